@@ -1,0 +1,44 @@
+#include "runtime/errc.hpp"
+
+#include <array>
+
+namespace weft {
+
+namespace {
+
+constexpr std::array<absl::string_view, 15> names = {
+  "ok",
+  "invalid_argument",
+  "not_found",
+  "already_exists",
+  "limit_exceeded",
+  "overloaded",
+  "deadline_exceeded",
+  "cancelled",
+  "protocol_error",
+  "checksum_mismatch",
+  "unavailable",
+  "handler_failed",
+  "io_error",
+  "permission_denied",
+  "internal",
+};
+
+} // namespace
+
+absl::string_view to_string(errc code) noexcept {
+  auto index = static_cast<size_t>(code);
+  return index < names.size() ? names[index] : absl::string_view{"unknown"};
+}
+
+bool from_string(absl::string_view name, errc& out) noexcept {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) {
+      out = static_cast<errc>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace weft

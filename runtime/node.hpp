@@ -1,0 +1,77 @@
+#pragma once
+
+#include <memory>
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+#include <caf/fwd.hpp>
+
+#include "runtime/logger.hpp"
+#include "runtime/node_actor.hpp"
+#include "runtime/node_config.hpp"
+
+namespace weft {
+
+/// A running weft node: owns the CAF actor system (no globals anywhere) and
+/// the node actor at the root of every other actor. Created and driven by
+/// one thread (main, or a test); its methods are not for actors to call.
+class node {
+public:
+  /// Starts the actor system with `cfg` and spawns the node actor.
+  static absl::StatusOr<std::unique_ptr<node>> start(node_config cfg,
+                                                     logger log);
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Stops the node (see stop) and waits for every actor to terminate.
+  ~node();
+
+  /// The actor system; lives as long as this node.
+  caf::actor_system& system() noexcept;
+
+  const node_config& config() const noexcept {
+    return config_;
+  }
+
+  const logger& log() const noexcept {
+    return log_;
+  }
+
+  /// The root actor; see node_actor.hpp for its messages.
+  node_actor root() const noexcept {
+    return root_;
+  }
+
+  /// Makes `participant` part of graceful drains and of shutdown: it must
+  /// answer (drain_atom, timespan) with ok_atom once its work is done.
+  void add_drain_participant(const caf::actor& participant);
+
+  /// Graceful drain: asks every participant to finish in-flight work within
+  /// config().drain_timeout. Returns OK when all did, else deadline_exceeded
+  /// saying how many did not. Idempotent; blocks the calling thread.
+  absl::Status drain();
+
+  /// Takes every actor of the node down (after drain, or instead of it) and
+  /// shuts the actor system down. Idempotent; blocks until all actors ended.
+  void stop();
+
+  /// Only start() can make the key, so only start() constructs nodes.
+  class passkey {
+    friend class node;
+    passkey() = default;
+  };
+
+  node(passkey, node_config cfg, logger log);
+
+private:
+  struct system_holder;
+
+  node_config config_;
+  logger log_;
+  std::unique_ptr<system_holder> system_;
+  node_actor root_;
+  bool drained_ = false;
+};
+
+} // namespace weft
