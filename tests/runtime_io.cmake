@@ -1,0 +1,1 @@
+# Tests of runtime/io: see tests/CMakeLists.txt.

@@ -1,0 +1,1 @@
+# Tests of runtime/protocol: see tests/CMakeLists.txt.
