@@ -6,7 +6,7 @@ namespace weft {
 
 namespace {
 
-constexpr std::array<absl::string_view, 15> names = {
+constexpr std::array<absl::string_view, 30> names = {
   "ok",
   "invalid_argument",
   "not_found",
@@ -22,6 +22,21 @@ constexpr std::array<absl::string_view, 15> names = {
   "io_error",
   "permission_denied",
   "internal",
+  "bad_preface",
+  "unsupported_version",
+  "frame_too_large",
+  "malformed_frame",
+  "header_too_large",
+  "message_too_large",
+  "too_many_messages",
+  "flow_control_error",
+  "bad_message_id",
+  "size_mismatch",
+  "idle_timeout",
+  "heartbeat_timeout",
+  "cancel_flood",
+  "control_flood",
+  "going_away",
 };
 
 } // namespace

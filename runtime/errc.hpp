@@ -41,6 +41,40 @@ enum class errc : std::uint8_t {
   permission_denied = 13,
   /// A bug in weft: an invariant did not hold.
   internal = 14,
+
+  // Precise protocol violations (docs/protocol.md, "Error codes"). Each one
+  // costs the offending message or connection, never the process.
+
+  /// The connection did not start with weft's preface (magic bytes).
+  bad_preface = 15,
+  /// The peer speaks a protocol major version we do not.
+  unsupported_version = 16,
+  /// A frame's length exceeds the receiver's max frame size.
+  frame_too_large = 17,
+  /// A frame's fields or payload layout are invalid for its type.
+  malformed_frame = 18,
+  /// A message header exceeds the receiver's max header size.
+  header_too_large = 19,
+  /// A message's total size exceeds the receiver's max message size.
+  message_too_large = 20,
+  /// The peer opened more concurrent messages than allowed.
+  too_many_messages = 21,
+  /// The peer sent more than its flow-control window allowed.
+  flow_control_error = 22,
+  /// A message id has the wrong parity, goes backwards, or is unknown.
+  bad_message_id = 23,
+  /// A message's chunks do not add up to its announced total size.
+  size_mismatch = 24,
+  /// Nothing arrived on the connection for the idle timeout.
+  idle_timeout = 25,
+  /// The peer did not answer a heartbeat ping in time.
+  heartbeat_timeout = 26,
+  /// The peer cancelled messages faster than the cancel rate limit allows.
+  cancel_flood = 27,
+  /// The peer made us queue too many control frames (e.g. pongs) unread.
+  control_flood = 28,
+  /// The peer is shutting down and did not process this message; retryable.
+  going_away = 29,
 };
 
 /// Returns the snake_case name of `code`, e.g. "deadline_exceeded".

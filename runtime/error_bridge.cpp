@@ -18,8 +18,26 @@ absl::StatusCode to_absl_code(errc code) {
     case errc::ok:
       return StatusCode::kOk;
     case errc::invalid_argument:
-    case errc::protocol_error:
       return StatusCode::kInvalidArgument;
+    case errc::protocol_error:
+    case errc::bad_preface:
+    case errc::unsupported_version:
+    case errc::frame_too_large:
+    case errc::malformed_frame:
+    case errc::flow_control_error:
+    case errc::bad_message_id:
+    case errc::size_mismatch:
+      return StatusCode::kFailedPrecondition;
+    case errc::header_too_large:
+    case errc::message_too_large:
+    case errc::too_many_messages:
+    case errc::cancel_flood:
+    case errc::control_flood:
+      return StatusCode::kResourceExhausted;
+    case errc::idle_timeout:
+    case errc::heartbeat_timeout:
+    case errc::going_away:
+      return StatusCode::kUnavailable;
     case errc::not_found:
       return StatusCode::kNotFound;
     case errc::already_exists:
@@ -69,8 +87,9 @@ errc from_absl_code(absl::StatusCode code) {
     case StatusCode::kDataLoss:
       return errc::checksum_mismatch;
     case StatusCode::kUnavailable:
-    case StatusCode::kFailedPrecondition:
       return errc::unavailable;
+    case StatusCode::kFailedPrecondition:
+      return errc::protocol_error;
     case StatusCode::kPermissionDenied:
     case StatusCode::kUnauthenticated:
       return errc::permission_denied;

@@ -1,0 +1,132 @@
+#include "runtime/protocol/frame_decoder.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include <absl/strings/str_cat.h>
+
+#include "runtime/error_bridge.hpp"
+#include "runtime/protocol/wire_format.hpp"
+
+namespace weft::protocol {
+
+absl::Status measure_unit(absl::Span<const std::uint8_t> buffered,
+                          bool expect_preface, std::uint32_t max_frame_size,
+                          unit_size& out) {
+  out = unit_size{};
+  if (expect_preface) {
+    auto n = std::min(buffered.size(), magic.size());
+    if (!std::equal(buffered.begin(), buffered.begin() + static_cast<long>(n),
+                    magic.begin()))
+      return make_status(errc::bad_preface,
+                         "the connection did not start with weft's magic bytes");
+    out.need = preface_size;
+    if (buffered.size() >= preface_size)
+      out.complete = preface_size;
+    return absl::OkStatus();
+  }
+  if (buffered.size() < frame_header_size)
+    return absl::OkStatus();
+  auto length = load_u32(buffered.data());
+  if (length > max_frame_size)
+    return make_status(errc::frame_too_large,
+                       absl::StrCat("frame length ", length,
+                                    " exceeds the max frame size ",
+                                    max_frame_size));
+  out.need = frame_header_size + length;
+  if (buffered.size() >= out.need)
+    out.complete = out.need;
+  return absl::OkStatus();
+}
+
+frame_decoder::frame_decoder(std::uint32_t max_frame_size, bool expect_preface)
+  : max_frame_size_(max_frame_size), expect_preface_(expect_preface) {
+}
+
+void frame_decoder::feed(shared_bytes bytes) {
+  if (bytes.empty() || !error_.ok())
+    return;
+  buffered_ += bytes.size();
+  segments_.push_back(std::move(bytes));
+}
+
+void frame_decoder::peek(std::uint8_t* out, std::size_t n) const {
+  for (const auto& seg : segments_) {
+    if (n == 0)
+      return;
+    auto k = std::min(n, seg.size());
+    std::memcpy(out, seg.data(), k);
+    out += k;
+    n -= k;
+  }
+}
+
+shared_bytes frame_decoder::take(std::size_t n) {
+  buffered_ -= n;
+  if (n == 0)
+    return shared_bytes{};
+  auto& front = segments_.front();
+  if (front.size() >= n) {
+    auto head = front.slice(0, n);
+    if (front.size() == n)
+      segments_.pop_front();
+    else
+      front = front.slice(n, front.size() - n);
+    return head;
+  }
+  // The unit spans several reads: gather it (its size was checked already).
+  std::vector<std::uint8_t> gathered;
+  gathered.reserve(n);
+  while (n > 0) {
+    auto& seg = segments_.front();
+    auto k = std::min(n, seg.size());
+    gathered.insert(gathered.end(), seg.data(), seg.data() + k);
+    n -= k;
+    if (k == seg.size())
+      segments_.pop_front();
+    else
+      seg = seg.slice(k, seg.size() - k);
+  }
+  return shared_bytes{std::move(gathered)};
+}
+
+frame_decoder::result frame_decoder::fail(absl::Status st) {
+  error_ = std::move(st);
+  segments_.clear();
+  buffered_ = 0;
+  return result::error;
+}
+
+frame_decoder::result frame_decoder::next() {
+  if (!error_.ok())
+    return result::error;
+  std::uint8_t head[frame_header_size];
+  auto have = std::min(buffered_, sizeof(head));
+  peek(head, have);
+  unit_size size;
+  if (auto st = measure_unit({head, have}, expect_preface_, max_frame_size_,
+                             size);
+      !st.ok())
+    return fail(std::move(st));
+  if (size.complete == 0 || buffered_ < size.complete)
+    return result::need_more;
+  if (expect_preface_) {
+    take(preface_size);
+    preface_.major = head[8];
+    preface_.minor = head[9];
+    expect_preface_ = false;
+    return result::preface;
+  }
+  take(frame_header_size);
+  frame_.type = head[4];
+  frame_.flags = head[5];
+  frame_.id = load_u32(head + 8);
+  if (load_u16(head + 6) != 0)
+    return fail(make_status(errc::malformed_frame,
+                            "reserved bits of a frame header are set"));
+  frame_.payload = take(size.complete - frame_header_size);
+  return result::frame;
+}
+
+} // namespace weft::protocol

@@ -1,0 +1,1073 @@
+#include "runtime/protocol/session.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <absl/strings/str_cat.h>
+
+#include "runtime/error_bridge.hpp"
+#include "runtime/protocol/checksum.hpp"
+#include "runtime/protocol/wire_format.hpp"
+
+namespace weft::protocol {
+
+namespace {
+
+constexpr std::uint64_t progress_step = 1024 * 1024;
+
+absl::Span<const std::uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+errc errc_from_wire(std::uint32_t code) {
+  return code <= static_cast<std::uint32_t>(errc::going_away)
+           ? static_cast<errc>(code)
+           : errc::internal;
+}
+
+std::string text_of(const shared_bytes& payload, std::size_t offset) {
+  if (payload.size() <= offset)
+    return std::string{};
+  return std::string{payload.view().substr(offset)};
+}
+
+std::size_t priority_of(const weft::wire::MessageHeader& header) {
+  auto p = static_cast<int>(header.priority());
+  return static_cast<std::size_t>(std::clamp(p, 0, 3));
+}
+
+} // namespace
+
+// -- internal state -----------------------------------------------------------
+
+/// A chunked message being received.
+struct session::inbound {
+  weft::wire::MessageHeader header;
+  std::uint64_t total = 0;
+  std::uint64_t received = 0;
+  std::int64_t window = 0;
+  std::uint64_t unacked = 0;
+  std::uint64_t last_progress = 0;
+  checksum sum;
+  bool in_memory = true;
+  std::vector<std::uint8_t> memory;
+  int fd = -1;
+  std::string path;
+  absl::Time deadline = absl::InfiniteFuture();
+
+  inbound() = default;
+  inbound(const inbound&) = delete;
+  inbound& operator=(const inbound&) = delete;
+
+  ~inbound() {
+    if (fd >= 0)
+      ::close(fd);
+    if (!path.empty())
+      ::unlink(path.c_str());
+  }
+
+  absl::Status open_spill(const std::string& dir) {
+    std::string templ = dir + "/weft-spill-XXXXXX";
+    fd = ::mkostemp(templ.data(), O_CLOEXEC);
+    if (fd < 0)
+      return make_status(errc::io_error,
+                         absl::StrCat("cannot create a spill file in ", dir,
+                                      ": ", std::strerror(errno)));
+    path = std::move(templ);
+    in_memory = false;
+    return absl::OkStatus();
+  }
+
+  absl::Status append(absl::Span<const std::uint8_t> bytes) {
+    if (in_memory) {
+      memory.insert(memory.end(), bytes.begin(), bytes.end());
+      return absl::OkStatus();
+    }
+    while (!bytes.empty()) {
+      auto n = ::write(fd, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return make_status(errc::io_error,
+                           absl::StrCat("cannot write spill file ", path, ": ",
+                                        std::strerror(errno)));
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return absl::OkStatus();
+  }
+
+  /// Hands the assembled body over; the spill file now belongs to it.
+  payload finish() {
+    if (in_memory)
+      return payload{shared_bytes{std::move(memory)}};
+    ::close(fd);
+    fd = -1;
+    return payload::file(std::exchange(path, std::string{}), total, true);
+  }
+};
+
+/// A message being sent.
+struct session::outbound {
+  std::uint32_t id = 0;
+  std::size_t priority = 2;
+  weft::wire::Kind kind = weft::wire::KIND_REQUEST;
+  std::uint32_t reply_to = 0;
+  std::string header_bytes;
+  payload body;
+  std::uint64_t total = 0;
+  std::uint64_t sent = 0;
+  bool begun = false;
+  /// Between BEGIN and its END (counts against MAX_CONCURRENT_MESSAGES).
+  bool open = false;
+  bool blocked_window = false;
+  std::int64_t window = 0;
+  checksum sum;
+};
+
+/// A peer request handed to the owner, not answered yet.
+struct session::request_entry {
+  absl::Time deadline = absl::InfiniteFuture();
+  std::uint32_t reply_id = 0;
+};
+
+// -- construction -------------------------------------------------------------
+
+session::session(role r, session_options options, absl::Time now)
+  : role_(r),
+    opt_(std::move(options)),
+    decoder_(opt_.local.max_frame_size, true),
+    recv_window_(opt_.local.initial_connection_window),
+    next_out_id_(r == role::client ? 1 : 2),
+    send_window_(peer_.initial_connection_window),
+    last_received_(now),
+    cancel_tokens_(opt_.cancel_burst),
+    cancel_refill_(now) {
+  control_.preface();
+  control_.settings(opt_.local);
+  ++control_frames_;
+}
+
+session::~session() = default;
+
+// -- input --------------------------------------------------------------------
+
+void session::on_bytes(shared_bytes bytes, absl::Time now) {
+  if (state_ == state::closed)
+    return;
+  last_received_ = now;
+  decoder_.feed(std::move(bytes));
+  while (state_ != state::closed) {
+    switch (decoder_.next()) {
+      case frame_decoder::result::need_more:
+        return;
+      case frame_decoder::result::error:
+        fail(code_of(decoder_.error()), decoder_.error().message());
+        return;
+      case frame_decoder::result::preface: {
+        got_preface_ = true;
+        const auto& pre = decoder_.preface();
+        if (pre.major != version_major) {
+          fail(errc::unsupported_version,
+               absl::StrCat("peer speaks ", pre.major, ".", pre.minor,
+                            "; this endpoint speaks ", version_major, ".x"));
+          return;
+        }
+        break;
+      }
+      case frame_decoder::result::frame:
+        handle_frame(decoder_.take_frame(), now);
+        break;
+    }
+  }
+}
+
+void session::handle_frame(frame f, absl::Time now) {
+  if (!peer_ready_ && !f.is(frame_type::settings)) {
+    fail(errc::malformed_frame, "the first frame must be SETTINGS");
+    return;
+  }
+  auto needs_id = f.is(frame_type::message) || f.is(frame_type::begin)
+                  || f.is(frame_type::chunk) || f.is(frame_type::cancel);
+  auto needs_zero = f.is(frame_type::settings) || f.is(frame_type::ping)
+                    || f.is(frame_type::goaway);
+  if ((needs_id && f.id == 0) || (needs_zero && f.id != 0)) {
+    fail(errc::malformed_frame,
+         absl::StrCat("frame type ", f.type, " with message id ", f.id));
+    return;
+  }
+  switch (static_cast<frame_type>(f.type)) {
+    case frame_type::settings:
+      on_settings(f);
+      break;
+    case frame_type::message:
+      on_message(f, now);
+      break;
+    case frame_type::begin:
+      on_begin(f, now);
+      break;
+    case frame_type::chunk:
+      on_chunk(f, now);
+      break;
+    case frame_type::cancel:
+      on_cancel(f, now);
+      break;
+    case frame_type::window:
+      on_window(f);
+      break;
+    case frame_type::ping:
+      on_ping(f, now);
+      break;
+    case frame_type::goaway:
+      on_goaway(f);
+      break;
+    default:
+      break; // Unknown frame types are ignored (docs/protocol.md §3).
+  }
+}
+
+void session::on_settings(const frame& f) {
+  if (peer_ready_) {
+    fail(errc::malformed_frame, "SETTINGS sent twice");
+    return;
+  }
+  auto decoded = decode_settings_payload(f.payload.span());
+  if (!decoded.ok()) {
+    fail(code_of(decoded.status()), decoded.status().message());
+    return;
+  }
+  peer_ = *decoded;
+  send_window_ = peer_.initial_connection_window;
+  peer_ready_ = true;
+  session_event ev;
+  ev.what = session_event::kind::ready;
+  push_event(std::move(ev));
+}
+
+bool session::accept_new_id(std::uint32_t id) {
+  bool peer_odd = role_ == role::server;
+  if (((id & 1u) == 1u) != peer_odd || id <= last_in_id_) {
+    fail(errc::bad_message_id,
+         absl::StrCat("message id ", id, " after ", last_in_id_,
+                      peer_odd ? " (client ids are odd)"
+                               : " (server ids are even)"));
+    return false;
+  }
+  last_in_id_ = id;
+  return true;
+}
+
+bool session::charge_connection(std::size_t n) {
+  recv_window_ -= static_cast<std::int64_t>(n);
+  if (recv_window_ < 0) {
+    fail(errc::flow_control_error,
+         "the peer exceeded the connection's flow-control window");
+    return false;
+  }
+  return true;
+}
+
+void session::consumed_connection(std::size_t n) {
+  unacked_connection_ += n;
+  if (unacked_connection_ >= opt_.local.initial_connection_window / 2) {
+    control_.window(0, static_cast<std::uint32_t>(unacked_connection_));
+    ++control_frames_;
+    recv_window_ += static_cast<std::int64_t>(unacked_connection_);
+    unacked_connection_ = 0;
+  }
+}
+
+void session::reject(std::uint32_t id, errc code, const std::string& text) {
+  control_.cancel(id, code, text);
+  ++control_frames_;
+  ++stats_.rejected_in;
+  drop_inbound(id);
+}
+
+void session::on_message(const frame& f, absl::Time now) {
+  auto len = f.payload.size();
+  if (!charge_connection(len) || !accept_new_id(f.id))
+    return;
+  consumed_connection(len);
+  if (sent_goaway_ && f.id > sent_goaway_last_)
+    return; // Not processed: the peer learns so from our GOAWAY.
+  if (len < header_length_size + checksum_size) {
+    fail(errc::malformed_frame, "MESSAGE frame shorter than 12 bytes");
+    return;
+  }
+  const auto* p = f.payload.data();
+  auto header_len = load_u32(p);
+  if (header_len > len - header_length_size - checksum_size) {
+    fail(errc::malformed_frame, "MESSAGE header length exceeds the frame");
+    return;
+  }
+  if (header_len > opt_.local.max_header_size) {
+    reject(f.id, errc::header_too_large,
+           absl::StrCat("header of ", header_len, " bytes exceeds ",
+                        opt_.local.max_header_size));
+    return;
+  }
+  weft::wire::MessageHeader header;
+  if (!header.ParseFromArray(p + header_length_size,
+                             static_cast<int>(header_len))) {
+    reject(f.id, errc::malformed_frame, "message header does not parse");
+    return;
+  }
+  auto body_len = len - header_length_size - header_len - checksum_size;
+  if (header.id() != f.id || header.total_size() != body_len) {
+    reject(f.id, errc::malformed_frame,
+           "message header disagrees with its frame (id or total_size)");
+    return;
+  }
+  if (header.total_size() > opt_.local.max_message_size) {
+    reject(f.id, errc::message_too_large,
+           absl::StrCat("message of ", header.total_size(),
+                        " bytes exceeds ", opt_.local.max_message_size));
+    return;
+  }
+  auto header_bytes = f.payload.span().subspan(header_length_size, header_len);
+  auto body = f.payload.slice(header_length_size + header_len, body_len);
+  auto expected = load_u64(p + len - checksum_size);
+  if (checksum::of(header_bytes, body.span()) != expected) {
+    reject(f.id, errc::checksum_mismatch, "XXH3-64 checksum mismatch");
+    return;
+  }
+  deliver(f.id, std::move(header), payload{std::move(body)}, now);
+}
+
+void session::on_begin(const frame& f, absl::Time now) {
+  if (!accept_new_id(f.id))
+    return;
+  if (sent_goaway_ && f.id > sent_goaway_last_)
+    return;
+  if (inbound_.size() >= opt_.local.max_concurrent_messages) {
+    reject(f.id, errc::too_many_messages,
+           absl::StrCat("more than ", opt_.local.max_concurrent_messages,
+                        " concurrent messages"));
+    return;
+  }
+  if (f.payload.size() > opt_.local.max_header_size) {
+    reject(f.id, errc::header_too_large,
+           absl::StrCat("header of ", f.payload.size(), " bytes exceeds ",
+                        opt_.local.max_header_size));
+    return;
+  }
+  auto in = std::make_unique<inbound>();
+  if (!in->header.ParseFromArray(f.payload.data(),
+                                 static_cast<int>(f.payload.size()))) {
+    reject(f.id, errc::malformed_frame, "message header does not parse");
+    return;
+  }
+  if (in->header.id() != f.id) {
+    reject(f.id, errc::malformed_frame, "header id differs from frame id");
+    return;
+  }
+  in->total = in->header.total_size();
+  if (in->total > opt_.local.max_message_size) {
+    reject(f.id, errc::message_too_large,
+           absl::StrCat("message of ", in->total, " bytes exceeds ",
+                        opt_.local.max_message_size));
+    return;
+  }
+  if (in->header.deadline_ms() > 0)
+    in->deadline = now + absl::Milliseconds(in->header.deadline_ms());
+  in->window = opt_.local.initial_message_window;
+  in->sum.update(f.payload.span());
+  if (in->total > opt_.spill_threshold
+      || inbound_memory_ + in->total > opt_.memory_budget) {
+    if (auto st = in->open_spill(opt_.spill_dir); !st.ok()) {
+      reject(f.id, errc::io_error, std::string{st.message()});
+      return;
+    }
+  } else {
+    // Grow with the data that arrives; reserve only a bounded amount.
+    in->memory.reserve(static_cast<std::size_t>(
+      std::min<std::uint64_t>(in->total, 1024 * 1024)));
+    inbound_memory_ += in->total;
+  }
+  inbound_.emplace(f.id, std::move(in));
+}
+
+void session::on_chunk(const frame& f, absl::Time now) {
+  auto len = f.payload.size();
+  if (!charge_connection(len))
+    return;
+  auto i = inbound_.find(f.id);
+  if (i == inbound_.end()) {
+    bool peer_odd = role_ == role::server;
+    if (((f.id & 1u) == 1u) == peer_odd && f.id <= last_in_id_) {
+      consumed_connection(len); // a rejected or cancelled message's tail
+      return;
+    }
+    fail(errc::bad_message_id,
+         absl::StrCat("CHUNK for message ", f.id, " that was never begun"));
+    return;
+  }
+  auto& in = *i->second;
+  in.window -= static_cast<std::int64_t>(len);
+  if (in.window < 0) {
+    fail(errc::flow_control_error,
+         absl::StrCat("message ", f.id, " exceeded its flow-control window"));
+    return;
+  }
+  bool end = (f.flags & flag_end) != 0;
+  if (end && len < checksum_size) {
+    fail(errc::malformed_frame, "END chunk shorter than its checksum");
+    return;
+  }
+  consumed_connection(len);
+  auto body_len = end ? len - checksum_size : len;
+  if (in.received + body_len > in.total) {
+    reject(f.id, errc::size_mismatch,
+           absl::StrCat("chunks exceed the announced ", in.total, " bytes"));
+    return;
+  }
+  auto body = f.payload.span().subspan(0, body_len);
+  if (auto st = in.append(body); !st.ok()) {
+    reject(f.id, errc::io_error, std::string{st.message()});
+    return;
+  }
+  in.sum.update(body);
+  in.received += body_len;
+  if (in.total >= opt_.progress_min_size
+      && (in.received - in.last_progress >= progress_step || end)) {
+    in.last_progress = in.received;
+    session_event ev;
+    ev.what = session_event::kind::progress;
+    ev.id = f.id;
+    ev.done = in.received;
+    ev.total = in.total;
+    push_event(std::move(ev));
+  }
+  if (!end) {
+    in.unacked += len;
+    if (in.unacked >= opt_.local.initial_message_window / 2) {
+      control_.window(f.id, static_cast<std::uint32_t>(in.unacked));
+      ++control_frames_;
+      in.window += static_cast<std::int64_t>(in.unacked);
+      in.unacked = 0;
+    }
+    return;
+  }
+  if (in.received != in.total) {
+    reject(f.id, errc::size_mismatch,
+           absl::StrCat("message ended after ", in.received, " of ", in.total,
+                        " bytes"));
+    return;
+  }
+  if (in.sum.digest() != load_u64(f.payload.data() + body_len)) {
+    reject(f.id, errc::checksum_mismatch, "XXH3-64 checksum mismatch");
+    return;
+  }
+  auto header = std::move(in.header);
+  auto body_payload = in.finish();
+  drop_inbound(f.id);
+  deliver(f.id, std::move(header), std::move(body_payload), now);
+}
+
+void session::deliver(std::uint32_t id, weft::wire::MessageHeader header,
+                      payload body, absl::Time now) {
+  if (header.kind() == weft::wire::KIND_REPLY) {
+    // A reply to a request we no longer wait for (cancelled, timed out) is
+    // dropped here, so the owner never sees an answer twice.
+    if (outstanding_.erase(header.reply_to()) == 0)
+      return;
+  } else if (header.kind() == weft::wire::KIND_REQUEST) {
+    request_entry entry;
+    if (header.deadline_ms() > 0)
+      entry.deadline = now + absl::Milliseconds(header.deadline_ms());
+    awaiting_reply_[id] = entry;
+  }
+  ++stats_.messages_in;
+  session_event ev;
+  ev.what = session_event::kind::message;
+  ev.id = id;
+  ev.header = std::move(header);
+  ev.body = std::move(body);
+  push_event(std::move(ev));
+}
+
+void session::on_cancel(const frame& f, absl::Time now) {
+  if (f.payload.size() < 4
+      || f.payload.size() > 4 + max_reason_size) {
+    fail(errc::malformed_frame, "CANCEL payload of invalid length");
+    return;
+  }
+  auto elapsed = absl::ToDoubleSeconds(now - cancel_refill_);
+  cancel_refill_ = now;
+  cancel_tokens_ = std::min(opt_.cancel_burst,
+                            cancel_tokens_ + std::max(0.0, elapsed)
+                                               * opt_.cancel_rate);
+  if (cancel_tokens_ < 1.0) {
+    fail(errc::cancel_flood, "the peer exceeded the cancel rate limit");
+    return;
+  }
+  cancel_tokens_ -= 1.0;
+  ++stats_.cancels_in;
+  auto code = errc_from_wire(load_u32(f.payload.data()));
+  auto text = text_of(f.payload, 4);
+  session_event ev;
+  ev.what = session_event::kind::cancelled;
+  ev.id = f.id;
+  ev.code = code;
+  ev.text = text;
+  if (inbound_.count(f.id) != 0) {
+    drop_inbound(f.id);
+    ev.ours = false;
+  } else if (auto a = awaiting_reply_.find(f.id); a != awaiting_reply_.end()) {
+    auto reply_id = a->second.reply_id;
+    awaiting_reply_.erase(a);
+    if (reply_id != 0 && outbound_.count(reply_id) != 0) {
+      if (outbound_[reply_id]->begun) {
+        control_.cancel(reply_id, errc::cancelled, "request cancelled");
+        ++control_frames_;
+      }
+      drop_outbound(reply_id);
+    }
+    ev.ours = false;
+  } else if (outbound_.count(f.id) != 0 || outstanding_.count(f.id) != 0) {
+    drop_outbound(f.id);
+    outstanding_.erase(f.id);
+    ev.ours = true;
+  } else {
+    return; // crossed an END or CANCEL on the wire
+  }
+  push_event(std::move(ev));
+  maybe_finish_drain();
+}
+
+void session::on_window(const frame& f) {
+  if (f.payload.size() != 4) {
+    fail(errc::malformed_frame, "WINDOW payload must be 4 bytes");
+    return;
+  }
+  auto increment = load_u32(f.payload.data());
+  if (increment == 0 || increment > max_window) {
+    fail(errc::malformed_frame, "WINDOW increment of 0 or with the R bit");
+    return;
+  }
+  if (f.id == 0) {
+    send_window_ += increment;
+    if (send_window_ > max_window)
+      fail(errc::flow_control_error, "connection window above 2^31-1");
+    return;
+  }
+  auto i = outbound_.find(f.id);
+  if (i == outbound_.end())
+    return;
+  auto& out = *i->second;
+  out.window += increment;
+  if (out.window > max_window) {
+    fail(errc::flow_control_error, "message window above 2^31-1");
+    return;
+  }
+  if (out.blocked_window) {
+    out.blocked_window = false;
+    ready_[out.priority].push_back(out.id);
+  }
+}
+
+void session::on_ping(const frame& f, absl::Time now) {
+  if (f.payload.size() != 8) {
+    fail(errc::malformed_frame, "PING payload must be 8 bytes");
+    return;
+  }
+  if ((f.flags & flag_ack) != 0) {
+    if (ping_sent_ == absl::InfiniteFuture())
+      return;
+    auto sent = absl::FromUnixNanos(static_cast<std::int64_t>(
+      load_u64(f.payload.data())));
+    ping_sent_ = absl::InfiniteFuture();
+    session_event ev;
+    ev.what = session_event::kind::pong;
+    ev.rtt = std::max(absl::ZeroDuration(), now - sent);
+    push_event(std::move(ev));
+    return;
+  }
+  if (control_frames_ >= opt_.max_queued_control) {
+    fail(errc::control_flood, "too many unanswered PINGs queued unread");
+    return;
+  }
+  std::array<std::uint8_t, 8> opaque;
+  std::copy_n(f.payload.data(), 8, opaque.begin());
+  control_.ping(true, opaque);
+  ++control_frames_;
+}
+
+void session::on_goaway(const frame& f) {
+  if (f.payload.size() < 8 || f.payload.size() > 8 + max_reason_size) {
+    fail(errc::malformed_frame, "GOAWAY payload of invalid length");
+    return;
+  }
+  auto last = load_u32(f.payload.data());
+  auto code = errc_from_wire(load_u32(f.payload.data() + 4));
+  auto text = text_of(f.payload, 8);
+  peer_going_away_ = true;
+  goaway_last_id_ = last;
+  // Our messages above `last` were not processed: they fail, retryable.
+  std::vector<std::uint32_t> unprocessed;
+  for (const auto& [id, out] : outbound_)
+    if (id > last && out->kind != weft::wire::KIND_REPLY)
+      unprocessed.push_back(id);
+  for (const auto& [id, deadline] : outstanding_)
+    if (id > last && outbound_.count(id) == 0)
+      unprocessed.push_back(id);
+  std::sort(unprocessed.begin(), unprocessed.end());
+  for (auto id : unprocessed) {
+    drop_outbound(id);
+    outstanding_.erase(id);
+    session_event ev;
+    ev.what = session_event::kind::cancelled;
+    ev.id = id;
+    ev.code = errc::going_away;
+    ev.text = "the peer is going away and did not process this message";
+    ev.ours = true;
+    push_event(std::move(ev));
+  }
+  session_event ev;
+  ev.what = session_event::kind::goaway;
+  ev.id = last;
+  ev.code = code;
+  ev.text = text;
+  push_event(std::move(ev));
+  if (code != errc::ok)
+    close_with(code, text.empty() ? std::string{to_string(code)} : text);
+  else
+    maybe_finish_drain();
+}
+
+// -- timers -------------------------------------------------------------------
+
+void session::on_tick(absl::Time now) {
+  if (state_ == state::closed)
+    return;
+  if (opt_.local.idle_timeout_ms > 0
+      && now - last_received_
+           >= absl::Milliseconds(opt_.local.idle_timeout_ms)) {
+    fail(errc::idle_timeout, "nothing arrived for the idle timeout");
+    return;
+  }
+  if (opt_.local.heartbeat_interval_ms > 0) {
+    auto interval = absl::Milliseconds(opt_.local.heartbeat_interval_ms);
+    if (ping_sent_ != absl::InfiniteFuture()) {
+      if (now - ping_sent_ >= interval) {
+        fail(errc::heartbeat_timeout, "a heartbeat PING went unanswered");
+        return;
+      }
+    } else if (now - last_received_ >= interval) {
+      ping(now);
+    }
+  }
+  // Inbound messages still arriving past their deadline are rejected.
+  std::vector<std::uint32_t> expired;
+  for (const auto& [id, in] : inbound_)
+    if (in->deadline <= now)
+      expired.push_back(id);
+  for (auto id : expired)
+    reject(id, errc::deadline_exceeded, "deadline passed during transfer");
+  // Requests we handle whose deadline passed get the deadline error now;
+  // the owner is told to drop the work.
+  expired.clear();
+  for (const auto& [id, entry] : awaiting_reply_)
+    if (entry.deadline <= now && entry.reply_id == 0)
+      expired.push_back(id);
+  std::sort(expired.begin(), expired.end());
+  for (auto id : expired) {
+    weft::wire::MessageHeader reply;
+    reply.set_kind(weft::wire::KIND_REPLY);
+    reply.set_reply_to(id);
+    reply.set_priority(weft::wire::PRIORITY_HIGH);
+    reply.mutable_status()->set_code(
+      static_cast<std::uint32_t>(errc::deadline_exceeded));
+    reply.mutable_status()->set_message("deadline passed before the reply");
+    auto sent = send(std::move(reply), payload{}, now);
+    awaiting_reply_.erase(id);
+    if (sent.ok())
+      outbound_[*sent]->reply_to = 0; // nothing awaits it any more
+    session_event ev;
+    ev.what = session_event::kind::cancelled;
+    ev.id = id;
+    ev.code = errc::deadline_exceeded;
+    ev.text = "deadline passed before the reply";
+    ev.ours = false;
+    push_event(std::move(ev));
+  }
+  // Our requests whose deadline passed fail and are cancelled at the peer.
+  expired.clear();
+  for (const auto& [id, deadline] : outstanding_)
+    if (deadline <= now)
+      expired.push_back(id);
+  std::sort(expired.begin(), expired.end());
+  for (auto id : expired) {
+    auto o = outbound_.find(id);
+    bool on_wire = o == outbound_.end() || o->second->begun;
+    if (on_wire) {
+      control_.cancel(id, errc::deadline_exceeded, "deadline passed");
+      ++control_frames_;
+    }
+    drop_outbound(id);
+    outstanding_.erase(id);
+    session_event ev;
+    ev.what = session_event::kind::cancelled;
+    ev.id = id;
+    ev.code = errc::deadline_exceeded;
+    ev.text = "deadline passed before the reply";
+    ev.ours = true;
+    push_event(std::move(ev));
+  }
+  maybe_finish_drain();
+}
+
+absl::Time session::next_timeout() const {
+  if (state_ == state::closed)
+    return absl::InfiniteFuture();
+  auto next = absl::InfiniteFuture();
+  if (opt_.local.idle_timeout_ms > 0)
+    next = std::min(next, last_received_
+                            + absl::Milliseconds(opt_.local.idle_timeout_ms));
+  if (opt_.local.heartbeat_interval_ms > 0) {
+    auto interval = absl::Milliseconds(opt_.local.heartbeat_interval_ms);
+    if (ping_sent_ != absl::InfiniteFuture())
+      next = std::min(next, ping_sent_ + interval);
+    else
+      next = std::min(next, last_received_ + interval);
+  }
+  for (const auto& [id, in] : inbound_)
+    next = std::min(next, in->deadline);
+  for (const auto& [id, entry] : awaiting_reply_)
+    if (entry.reply_id == 0)
+      next = std::min(next, entry.deadline);
+  for (const auto& [id, deadline] : outstanding_)
+    next = std::min(next, deadline);
+  return next;
+}
+
+// -- commands -----------------------------------------------------------------
+
+absl::StatusOr<std::uint32_t> session::send(weft::wire::MessageHeader header,
+                                            payload body, absl::Time now) {
+  if (state_ != state::open && header.kind() != weft::wire::KIND_REPLY)
+    return make_status(errc::unavailable, "the connection is closing");
+  if (state_ == state::closed)
+    return make_status(errc::unavailable, "the connection is closed");
+  if (peer_going_away_ && header.kind() != weft::wire::KIND_REPLY)
+    return make_status(errc::going_away, "the peer is going away");
+  request_entry* awaiting = nullptr;
+  if (header.kind() == weft::wire::KIND_REPLY) {
+    auto a = awaiting_reply_.find(header.reply_to());
+    if (a == awaiting_reply_.end() || a->second.reply_id != 0)
+      return make_status(errc::cancelled,
+                         "the request was cancelled or already answered");
+    awaiting = &a->second;
+  }
+  if (peer_ready_ && body.size() > peer_.max_message_size)
+    return make_status(errc::message_too_large,
+                       absl::StrCat("message of ", body.size(),
+                                    " bytes exceeds the peer's limit of ",
+                                    peer_.max_message_size));
+  if (next_out_id_ == 0 || next_out_id_ > 0xfffffffdu)
+    return make_status(errc::unavailable, "message ids exhausted");
+  auto id = next_out_id_;
+  header.set_id(id);
+  header.set_total_size(body.size());
+  auto out = std::make_unique<outbound>();
+  out->id = id;
+  out->priority = priority_of(header);
+  out->kind = header.kind();
+  out->reply_to = header.reply_to();
+  if (!header.SerializeToString(&out->header_bytes))
+    return make_status(errc::internal, "cannot encode a message header");
+  if (peer_ready_ && out->header_bytes.size() > peer_.max_header_size)
+    return make_status(errc::header_too_large,
+                       absl::StrCat("header of ", out->header_bytes.size(),
+                                    " bytes exceeds the peer's limit of ",
+                                    peer_.max_header_size));
+  next_out_id_ += 2;
+  out->total = body.size();
+  out->body = std::move(body);
+  if (awaiting != nullptr)
+    awaiting->reply_id = id;
+  if (header.kind() == weft::wire::KIND_REQUEST)
+    outstanding_[id] = header.deadline_ms() > 0
+                         ? now + absl::Milliseconds(header.deadline_ms())
+                         : absl::InfiniteFuture();
+  ready_[out->priority].push_back(id);
+  outbound_.emplace(id, std::move(out));
+  return id;
+}
+
+void session::cancel(std::uint32_t id, errc code, absl::string_view reason) {
+  if (state_ == state::closed)
+    return;
+  if (inbound_.count(id) != 0) {
+    reject(id, code, std::string{reason});
+    return;
+  }
+  if (auto a = awaiting_reply_.find(id); a != awaiting_reply_.end()) {
+    // We will not answer this request: tell the peer it failed.
+    auto reply_id = a->second.reply_id;
+    awaiting_reply_.erase(a);
+    if (reply_id != 0)
+      drop_outbound(reply_id);
+    control_.cancel(id, code, reason);
+    ++control_frames_;
+    maybe_finish_drain();
+    return;
+  }
+  auto o = outbound_.find(id);
+  bool on_wire = (o != outbound_.end() && o->second->begun)
+                 || (o == outbound_.end() && outstanding_.count(id) != 0);
+  if (o == outbound_.end() && outstanding_.count(id) == 0)
+    return;
+  if (on_wire) {
+    control_.cancel(id, code, reason);
+    ++control_frames_;
+  }
+  drop_outbound(id);
+  outstanding_.erase(id);
+  maybe_finish_drain();
+}
+
+void session::ping(absl::Time now) {
+  if (state_ == state::closed)
+    return;
+  std::array<std::uint8_t, 8> opaque;
+  store_u64(opaque.data(), static_cast<std::uint64_t>(absl::ToUnixNanos(now)));
+  control_.ping(false, opaque);
+  ++control_frames_;
+  ping_sent_ = now;
+}
+
+void session::go_away(absl::string_view text) {
+  if (state_ != state::open)
+    return;
+  state_ = state::draining;
+  sent_goaway_ = true;
+  sent_goaway_last_ = last_in_id_;
+  control_.goaway(last_in_id_, errc::ok, text);
+  ++control_frames_;
+  maybe_finish_drain();
+}
+
+void session::fail(errc code, absl::string_view text) {
+  if (state_ == state::closed)
+    return;
+  control_.goaway(last_in_id_, code, text);
+  ++control_frames_;
+  close_with(code, std::string{text});
+}
+
+// -- output -------------------------------------------------------------------
+
+session::write_result session::write_one(outbound& out) {
+  if (!out.begun) {
+    auto frame_len = header_length_size + out.header_bytes.size() + out.total
+                     + checksum_size;
+    if (frame_len <= peer_.max_frame_size) {
+      if (send_window_ < static_cast<std::int64_t>(frame_len))
+        return write_result::blocked_connection;
+      auto body = out.body.read_all(out.total);
+      if (!body.ok()) {
+        fail_outbound(out, body.status());
+        return write_result::finished;
+      }
+      auto header = bytes_of(out.header_bytes);
+      data_.message(out.id, header, *body, checksum::of(header, body->span()));
+      send_window_ -= static_cast<std::int64_t>(frame_len);
+      out.begun = true;
+      out.sent = out.total;
+      return write_result::finished;
+    }
+    if (open_outbound_ >= peer_.max_concurrent_messages)
+      return write_result::blocked_slot;
+    data_.begin(out.id, bytes_of(out.header_bytes));
+    out.sum.update(bytes_of(out.header_bytes));
+    out.window = peer_.initial_message_window;
+    out.begun = true;
+    out.open = true;
+    ++open_outbound_;
+  }
+  auto allowed = std::min<std::int64_t>(
+    {static_cast<std::int64_t>(opt_.chunk_size),
+     static_cast<std::int64_t>(peer_.max_frame_size), send_window_,
+     out.window});
+  auto remaining = out.total - out.sent;
+  bool end = false;
+  std::uint64_t n = 0;
+  if (allowed > 0
+      && remaining + checksum_size <= static_cast<std::uint64_t>(allowed)) {
+    end = true;
+    n = remaining;
+  } else if (allowed > 0 && remaining > 0) {
+    n = std::min<std::uint64_t>(remaining, static_cast<std::uint64_t>(allowed));
+  } else {
+    // Not even the checksum fits: wait for whichever window binds.
+    return out.window <= send_window_ ? write_result::blocked_window
+                                      : write_result::blocked_connection;
+  }
+  auto body = out.body.read(out.sent, static_cast<std::size_t>(n));
+  if (!body.ok()) {
+    fail_outbound(out, body.status());
+    return write_result::finished;
+  }
+  out.sum.update(body->span());
+  data_.chunk(out.id, *body, end, end ? out.sum.digest() : 0);
+  auto len = static_cast<std::int64_t>(n + (end ? checksum_size : 0));
+  send_window_ -= len;
+  out.window -= len;
+  out.sent += n;
+  return end ? write_result::finished : write_result::progress;
+}
+
+void session::fail_outbound(outbound& out, const absl::Status& why) {
+  if (out.open) {
+    control_.cancel(out.id, errc::io_error, why.message());
+    ++control_frames_;
+  }
+  outstanding_.erase(out.id);
+  session_event ev;
+  ev.what = session_event::kind::cancelled;
+  ev.id = out.id;
+  ev.code = errc::io_error;
+  ev.text = std::string{why.message()};
+  ev.ours = true;
+  push_event(std::move(ev));
+}
+
+std::vector<shared_bytes> session::take_output(std::size_t max_bytes) {
+  std::vector<shared_bytes> result = control_.take();
+  control_frames_ = 0;
+  if (state_ == state::closed || !peer_ready_)
+    return result;
+  bool connection_blocked = false;
+  for (auto& queue : ready_) {
+    // Strict priority: a class gets turns only when the classes above it
+    // have nothing they can send. Within a class, one frame per turn.
+    std::size_t stalled = 0;
+    while (!queue.empty() && !connection_blocked && data_.size() < max_bytes
+           && stalled < queue.size()) {
+      auto id = queue.front();
+      queue.pop_front();
+      auto i = outbound_.find(id);
+      if (i == outbound_.end())
+        continue; // cancelled while queued
+      auto& out = *i->second;
+      switch (write_one(out)) {
+        case write_result::progress:
+          stalled = 0;
+          queue.push_back(id);
+          break;
+        case write_result::finished:
+          stalled = 0;
+          ++stats_.messages_out;
+          if (out.kind == weft::wire::KIND_REPLY && out.reply_to != 0)
+            awaiting_reply_.erase(out.reply_to);
+          if (out.open)
+            --open_outbound_;
+          outbound_.erase(i);
+          break;
+        case write_result::blocked_window:
+          out.blocked_window = true; // on_window puts it back in the queue
+          break;
+        case write_result::blocked_slot:
+          queue.push_back(id);
+          ++stalled;
+          break;
+        case write_result::blocked_connection:
+          queue.push_front(id);
+          connection_blocked = true;
+          break;
+      }
+    }
+    if (connection_blocked || data_.size() >= max_bytes)
+      break;
+  }
+  auto data = data_.take();
+  result.insert(result.end(), std::make_move_iterator(data.begin()),
+                std::make_move_iterator(data.end()));
+  maybe_finish_drain();
+  return result;
+}
+
+bool session::wants_write() const {
+  if (!control_.empty())
+    return true;
+  if (!peer_ready_ || state_ == state::closed || send_window_ <= 0)
+    return false;
+  for (const auto& queue : ready_)
+    if (!queue.empty())
+      return true;
+  return false;
+}
+
+std::vector<session_event> session::take_events() {
+  return std::exchange(events_, {});
+}
+
+// -- bookkeeping --------------------------------------------------------------
+
+void session::push_event(session_event ev) {
+  events_.push_back(std::move(ev));
+}
+
+void session::drop_inbound(std::uint32_t id) {
+  auto i = inbound_.find(id);
+  if (i == inbound_.end())
+    return;
+  if (i->second->in_memory)
+    inbound_memory_ -= i->second->total;
+  inbound_.erase(i); // frees memory, removes a spill file
+}
+
+void session::drop_outbound(std::uint32_t id) {
+  auto i = outbound_.find(id);
+  if (i == outbound_.end())
+    return;
+  if (i->second->open)
+    --open_outbound_;
+  outbound_.erase(i); // its queue entry is skipped when reached
+}
+
+void session::maybe_finish_drain() {
+  if (state_ == state::closed)
+    return;
+  if (!sent_goaway_ && !peer_going_away_)
+    return;
+  if (!awaiting_reply_.empty() || !outbound_.empty() || !inbound_.empty())
+    return;
+  if (peer_going_away_ && !outstanding_.empty())
+    return;
+  close_with(errc::ok, "drained");
+}
+
+void session::close_with(errc code, const std::string& text) {
+  state_ = state::closed;
+  inbound_.clear();
+  inbound_memory_ = 0;
+  outbound_.clear();
+  for (auto& queue : ready_)
+    queue.clear();
+  open_outbound_ = 0;
+  awaiting_reply_.clear();
+  outstanding_.clear();
+  session_event ev;
+  ev.what = session_event::kind::closed;
+  ev.code = code;
+  ev.text = text;
+  push_event(std::move(ev));
+}
+
+session_stats session::stats() const {
+  auto result = stats_;
+  result.open_inbound = inbound_.size();
+  result.queued_outbound = outbound_.size();
+  result.inbound_memory = inbound_memory_;
+  result.awaiting_reply = awaiting_reply_.size();
+  result.outstanding_requests = outstanding_.size();
+  return result;
+}
+
+} // namespace weft::protocol

@@ -1,0 +1,270 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+#include "runtime/errc.hpp"
+#include "runtime/payload.hpp"
+#include "runtime/protocol/frame_decoder.hpp"
+#include "runtime/protocol/frame_writer.hpp"
+#include "runtime/protocol/protocol_settings.hpp"
+#include "runtime/shared_bytes.hpp"
+#include "weft/wire.pb.h"
+
+namespace weft::protocol {
+
+/// Which end of the connection a session is: clients send odd ids.
+enum class role { client, server };
+
+/// Local knobs of a session; `local` is announced to the peer in SETTINGS.
+struct session_options {
+  protocol_settings local;
+  /// Inbound messages larger than this are assembled in a temporary file.
+  std::uint64_t spill_threshold = 8 * 1024 * 1024;
+  /// Bytes of partial inbound messages kept in memory (by announced size);
+  /// messages past this budget spill to a file even when small.
+  std::uint64_t memory_budget = 64 * 1024 * 1024;
+  /// Directory of spill files.
+  std::string spill_dir = "/tmp";
+  /// Largest CHUNK body weft cuts (also bounded by the peer's frame size).
+  std::uint32_t chunk_size = 64 * 1024;
+  /// Control answers (pongs, windows) that may wait unwritten.
+  std::size_t max_queued_control = 64;
+  /// Cancel rate limit: a burst, then a steady rate per second.
+  double cancel_burst = 500;
+  double cancel_rate = 100;
+  /// Emit progress events for inbound messages at least this large.
+  std::uint64_t progress_min_size = 1024 * 1024;
+};
+
+/// Something the session tells its owner. Which fields are set depends on
+/// `what` (see each kind).
+struct session_event {
+  enum class kind {
+    /// The peer's SETTINGS arrived: messages may flow.
+    ready,
+    /// A whole inbound message (request, reply, push, one-way): `id`,
+    /// `header`, `body`. A reply's header.reply_to names our request.
+    message,
+    /// Inbound progress of a large message `id`: `done` of `total` bytes.
+    progress,
+    /// A message ended early: `id`, `code`, `text`; `ours` tells whether
+    /// the message was one we sent (rejected by the peer, or our request
+    /// failed) or one we received (the peer abandoned it: drop its work).
+    cancelled,
+    /// A PING we sent came back after `rtt`.
+    pong,
+    /// The peer sent GOAWAY: `id` is its last processed id, `code`, `text`.
+    goaway,
+    /// The session is over: `code` (ok after a graceful shutdown) and
+    /// `text`. Flush take_output(), then close the connection.
+    closed,
+  };
+
+  kind what = kind::ready;
+  std::uint32_t id = 0;
+  weft::wire::MessageHeader header;
+  payload body;
+  std::uint64_t done = 0;
+  std::uint64_t total = 0;
+  errc code = errc::ok;
+  std::string text;
+  bool ours = false;
+  absl::Duration rtt;
+};
+
+/// Counters of one session, for metrics and leak checks in tests.
+struct session_stats {
+  std::uint64_t messages_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint64_t rejected_in = 0;
+  std::uint64_t cancels_in = 0;
+  std::size_t open_inbound = 0;
+  std::size_t queued_outbound = 0;
+  std::uint64_t inbound_memory = 0;
+  std::size_t awaiting_reply = 0;
+  std::size_t outstanding_requests = 0;
+};
+
+/// One end of a binary-protocol connection, sans-I/O: received bytes and
+/// the clock go in; bytes to write and events come out. It owns all
+/// protocol state: reassembly, limits, checksums, flow control, priorities,
+/// cancel, deadlines, heartbeats, go-away (docs/protocol.md). Used by one
+/// thread at a time: the connection's actor, or the client's actor.
+class session {
+public:
+  session(role r, session_options options, absl::Time now);
+  ~session();
+
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  // -- input ----------------------------------------------------------------
+
+  /// Processes received bytes (any split). Events appear in take_events().
+  void on_bytes(shared_bytes bytes, absl::Time now);
+
+  /// Runs timers: heartbeats, idle timeout, deadlines. Call at or after
+  /// next_timeout(), or whenever convenient.
+  void on_tick(absl::Time now);
+
+  /// The next time on_tick has something to do (InfiniteFuture if none).
+  absl::Time next_timeout() const;
+
+  // -- commands -------------------------------------------------------------
+
+  /// Queues a message and returns its id. `header.kind`, `route` /
+  /// `reply_to`, `priority`, `deadline_ms`, `metadata`, ... come from the
+  /// caller; id and total_size are set here. A reply to a request that was
+  /// cancelled or timed out is dropped (`cancelled`). Fails with
+  /// `unavailable` once the session is closing.
+  absl::StatusOr<std::uint32_t> send(weft::wire::MessageHeader header,
+                                     payload body, absl::Time now);
+
+  /// Ends message `id` (ours or the peer's) early with `code`.
+  void cancel(std::uint32_t id, errc code, absl::string_view reason);
+
+  /// Sends a PING carrying `now`; its pong event reports the RTT.
+  void ping(absl::Time now);
+
+  /// Starts a graceful shutdown: GOAWAY with the last processed id; the
+  /// session closes once every accepted request is answered and every
+  /// queued message is written.
+  void go_away(absl::string_view text);
+
+  /// Ends the session at once with a connection error (GOAWAY + closed).
+  void fail(errc code, absl::string_view text);
+
+  // -- output ---------------------------------------------------------------
+
+  /// Frames to write, in order: control frames first, then message frames
+  /// by priority, roughly `max_bytes` (at least one frame if any is ready).
+  std::vector<shared_bytes> take_output(std::size_t max_bytes);
+
+  /// True when take_output would return something now.
+  bool wants_write() const;
+
+  /// Events since the last call, in order.
+  std::vector<session_event> take_events();
+
+  // -- state ----------------------------------------------------------------
+
+  bool closed() const noexcept {
+    return state_ == state::closed;
+  }
+
+  /// The peer's SETTINGS arrived.
+  bool ready() const noexcept {
+    return peer_ready_;
+  }
+
+  const protocol_settings& peer_settings() const noexcept {
+    return peer_;
+  }
+
+  session_stats stats() const;
+
+  /// Flow-control credit we may still use toward the peer (connection).
+  std::int64_t send_window() const noexcept {
+    return send_window_;
+  }
+
+private:
+  struct inbound;
+  struct outbound;
+  struct request_entry;
+  enum class state { open, draining, closed };
+
+  void handle_frame(frame f, absl::Time now);
+  void on_settings(const frame& f);
+  void on_message(const frame& f, absl::Time now);
+  void on_begin(const frame& f, absl::Time now);
+  void on_chunk(const frame& f, absl::Time now);
+  void on_cancel(const frame& f, absl::Time now);
+  void on_window(const frame& f);
+  void on_ping(const frame& f, absl::Time now);
+  void on_goaway(const frame& f);
+
+  /// Checks parity and monotonicity of a new inbound id.
+  bool accept_new_id(std::uint32_t id);
+  /// Charges `n` bytes against our receive window of the connection.
+  bool charge_connection(std::size_t n);
+  /// Returns `n` consumed bytes of connection credit to the peer.
+  void consumed_connection(std::size_t n);
+  /// Rejects inbound message `id` with CANCEL `code`.
+  void reject(std::uint32_t id, errc code, const std::string& text);
+  /// Finishes an inbound message: checksum, then a message event.
+  void deliver(std::uint32_t id, weft::wire::MessageHeader header,
+               payload body, absl::Time now);
+  void drop_inbound(std::uint32_t id);
+  void drop_outbound(std::uint32_t id);
+  void push_event(session_event ev);
+  void maybe_finish_drain();
+  void close_with(errc code, const std::string& text);
+
+  enum class write_result {
+    progress,
+    finished,
+    blocked_connection,
+    blocked_window,
+    blocked_slot
+  };
+
+  /// Writes the next frame of `out` into data_, or says what blocks it.
+  write_result write_one(outbound& out);
+  /// Fails an outbound message whose body could not be read.
+  void fail_outbound(outbound& out, const absl::Status& why);
+
+  role role_;
+  session_options opt_;
+  protocol_settings peer_;
+  state state_ = state::open;
+  bool peer_ready_ = false;
+  bool got_preface_ = false;
+  bool peer_going_away_ = false;
+  std::uint32_t goaway_last_id_ = 0;
+  std::uint32_t sent_goaway_last_ = 0;
+  bool sent_goaway_ = false;
+
+  frame_decoder decoder_;
+  frame_writer control_;
+  frame_writer data_;
+  std::size_t control_frames_ = 0;
+  std::vector<session_event> events_;
+
+  // Inbound.
+  std::uint32_t last_in_id_ = 0;
+  absl::flat_hash_map<std::uint32_t, std::unique_ptr<inbound>> inbound_;
+  std::uint64_t inbound_memory_ = 0;
+  std::int64_t recv_window_ = 0;
+  std::uint64_t unacked_connection_ = 0;
+  /// Peer requests handed to the owner and not answered yet.
+  absl::flat_hash_map<std::uint32_t, request_entry> awaiting_reply_;
+
+  // Outbound.
+  std::uint32_t next_out_id_ = 0;
+  absl::flat_hash_map<std::uint32_t, std::unique_ptr<outbound>> outbound_;
+  std::array<std::deque<std::uint32_t>, 4> ready_;
+  std::size_t open_outbound_ = 0;
+  std::int64_t send_window_ = 0;
+  /// Our requests waiting for a reply: id -> deadline.
+  absl::flat_hash_map<std::uint32_t, absl::Time> outstanding_;
+
+  // Liveness.
+  absl::Time last_received_;
+  absl::Time ping_sent_ = absl::InfiniteFuture();
+  double cancel_tokens_;
+  absl::Time cancel_refill_;
+
+  session_stats stats_;
+};
+
+} // namespace weft::protocol
