@@ -36,6 +36,13 @@ absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
   result->root_ = spawn_node_actor(*result->system_->system, log);
   if (!result->root_)
     return make_status(errc::internal, "cannot spawn the node actor");
+  io::reactor_options io_opts;
+  io_opts.threads = result->config_.io_threads;
+  io_opts.log = log;
+  auto pool = io::reactor_pool::start(*result->system_->system, io_opts);
+  if (!pool.ok())
+    return pool.status();
+  result->reactors_ = std::move(*pool);
   return result;
 }
 
@@ -49,6 +56,10 @@ caf::actor_system& node::system() noexcept {
 
 void node::add_drain_participant(const caf::actor& participant) {
   caf::anon_send(root_, join_drain_atom_v, participant);
+}
+
+void node::own(const caf::actor& actor) {
+  caf::anon_send(root_, own_atom_v, actor);
 }
 
 absl::Status node::drain() {
@@ -91,6 +102,11 @@ void node::stop() {
   if (root_) {
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
     root_ = nullptr;
+  }
+  // Closing the sockets ends every connection actor that is still around.
+  if (reactors_) {
+    reactors_->stop();
+    reactors_.reset();
   }
   // Destroying the system waits for every actor to terminate.
   system_.reset();

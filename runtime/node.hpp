@@ -6,6 +6,7 @@
 #include <absl/status/statusor.h>
 #include <caf/fwd.hpp>
 
+#include "runtime/io/reactor_pool.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/node_actor.hpp"
 #include "runtime/node_config.hpp"
@@ -38,6 +39,11 @@ public:
     return log_;
   }
 
+  /// The socket reactors; they live until stop().
+  io::reactor_pool& reactors() noexcept {
+    return *reactors_;
+  }
+
   /// The root actor; see node_actor.hpp for its messages.
   node_actor root() const noexcept {
     return root_;
@@ -46,6 +52,10 @@ public:
   /// Makes `participant` part of graceful drains and of shutdown: it must
   /// answer (drain_atom, timespan) with ok_atom once its work is done.
   void add_drain_participant(const caf::actor& participant);
+
+  /// Makes `actor` go down with the node (route handlers, services) without
+  /// taking part in drains.
+  void own(const caf::actor& actor);
 
   /// Graceful drain: asks every participant to finish in-flight work within
   /// config().drain_timeout. Returns OK when all did, else deadline_exceeded
@@ -70,6 +80,7 @@ private:
   node_config config_;
   logger log_;
   std::unique_ptr<system_holder> system_;
+  std::unique_ptr<io::reactor_pool> reactors_;
   node_actor root_;
   bool drained_ = false;
 };

@@ -17,6 +17,7 @@ namespace {
 struct node_state {
   logger log;
   std::vector<caf::actor> participants;
+  std::vector<caf::actor> owned;
   static inline const char* name = "weft.node";
 };
 
@@ -42,7 +43,10 @@ node_actor::behavior_type node_behavior(node_self self, logger log) {
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (const auto& p : self->state.participants)
       self->send_exit(p, msg.reason);
+    for (const auto& p : self->state.owned)
+      self->send_exit(p, msg.reason);
     self->state.participants.clear();
+    self->state.owned.clear();
     self->quit(msg.reason);
   });
   return {
@@ -51,6 +55,10 @@ node_actor::behavior_type node_behavior(node_self self, logger log) {
         return;
       self->monitor(participant);
       self->state.participants.push_back(std::move(participant));
+    },
+    [self](own_atom, caf::actor owned) {
+      if (owned)
+        self->state.owned.push_back(std::move(owned));
     },
     [self](drain_atom, caf::timespan budget) -> caf::result<drain_report> {
       auto& st = self->state;

@@ -17,6 +17,8 @@ namespace weft {
 using node_actor = caf::typed_actor<
   /// Adds a participant; it must answer (drain_atom, timespan) with ok_atom.
   caf::reacts_to<join_drain_atom, caf::actor>,
+  /// Adds an actor that is taken down with the node but not drained.
+  caf::reacts_to<own_atom, caf::actor>,
   /// Drains every participant within the budget; answers how it went.
   caf::replies_to<drain_atom, caf::timespan>::with<drain_report>>;
 

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include <absl/strings/ascii.h>
+#include <absl/strings/match.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_replace.h>
@@ -27,7 +28,139 @@ absl::Status parse_duration(absl::string_view text, absl::Duration& out) {
   return absl::OkStatus();
 }
 
+/// An option holding a byte size within [min, max].
+config_option size_option(std::string name, std::string help,
+                          std::uint64_t node_config::*field,
+                          std::uint64_t min, std::uint64_t max) {
+  return {
+    std::move(name),
+    "BYTES",
+    std::move(help),
+    [field](const node_config& cfg) { return std::to_string(cfg.*field); },
+    [field, min, max](node_config& cfg, absl::string_view value) {
+      auto parsed = parse_size(value);
+      if (!parsed.ok() || *parsed < min || *parsed > max)
+        return invalid(absl::StrCat("a size from ", min, " to ", max,
+                                    " bytes (suffixes KiB, MiB, GiB)"));
+      cfg.*field = *parsed;
+      return absl::OkStatus();
+    },
+  };
+}
+
+/// An option holding one of the protocol limits (u32) within [min, max].
+config_option limit_option(std::string name, std::string help,
+                           std::uint32_t protocol::protocol_settings::*field,
+                           std::uint64_t min, std::uint64_t max) {
+  return {
+    std::move(name),
+    "BYTES",
+    std::move(help),
+    [field](const node_config& cfg) {
+      return std::to_string(cfg.limits.*field);
+    },
+    [field, min, max](node_config& cfg, absl::string_view value) {
+      auto parsed = parse_size(value);
+      if (!parsed.ok() || *parsed < min || *parsed > max)
+        return invalid(absl::StrCat("a number from ", min, " to ", max,
+                                    " (suffixes KiB, MiB, GiB)"));
+      cfg.limits.*field = static_cast<std::uint32_t>(*parsed);
+      return absl::OkStatus();
+    },
+  };
+}
+
+/// An option holding a count within [min, max].
+template <class Int>
+config_option count_option(std::string name, std::string help,
+                           Int node_config::*field, std::uint64_t min,
+                           std::uint64_t max) {
+  return {
+    std::move(name),
+    "N",
+    std::move(help),
+    [field](const node_config& cfg) { return std::to_string(cfg.*field); },
+    [field, min, max](node_config& cfg, absl::string_view value) {
+      std::uint64_t n = 0;
+      if (!absl::SimpleAtoi(value, &n) || n < min || n > max)
+        return invalid(absl::StrCat("a number from ", min, " to ", max));
+      cfg.*field = static_cast<Int>(n);
+      return absl::OkStatus();
+    },
+  };
+}
+
+/// An option holding a duration.
+config_option duration_option(std::string name, std::string help,
+                              absl::Duration node_config::*field) {
+  return {
+    std::move(name),
+    "DURATION",
+    std::move(help),
+    [field](const node_config& cfg) {
+      return absl::FormatDuration(cfg.*field);
+    },
+    [field](node_config& cfg, absl::string_view value) {
+      return parse_duration(value, cfg.*field);
+    },
+  };
+}
+
+/// An option holding a duration stored in milliseconds (0 = off).
+config_option millis_option(std::string name, std::string help,
+                            std::uint32_t protocol::protocol_settings::*field) {
+  return {
+    std::move(name),
+    "DURATION",
+    std::move(help),
+    [field](const node_config& cfg) {
+      return absl::FormatDuration(absl::Milliseconds(cfg.limits.*field));
+    },
+    [field](node_config& cfg, absl::string_view value) {
+      absl::Duration d;
+      if (auto st = parse_duration(value, d); !st.ok())
+        return st;
+      auto ms = absl::ToInt64Milliseconds(d);
+      if (ms > 0x7fffffff)
+        return invalid("a duration below 24 days");
+      cfg.limits.*field = static_cast<std::uint32_t>(ms);
+      return absl::OkStatus();
+    },
+  };
+}
+
 } // namespace
+
+absl::StatusOr<endpoint> parse_endpoint(absl::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0)
+    return invalid("HOST:PORT, e.g. 127.0.0.1:7700");
+  auto host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::uint32_t port = 0;
+  if (!absl::SimpleAtoi(text.substr(colon + 1), &port) || port > 65535)
+    return invalid("HOST:PORT with a port from 0 to 65535");
+  return endpoint{std::string{host}, static_cast<std::uint16_t>(port)};
+}
+
+absl::StatusOr<std::uint64_t> parse_size(absl::string_view text) {
+  std::uint64_t unit = 1;
+  for (auto [suffix, factor] :
+       {std::pair<absl::string_view, std::uint64_t>{"KiB", 1ull << 10},
+        {"MiB", 1ull << 20},
+        {"GiB", 1ull << 30}}) {
+    if (absl::EndsWith(text, suffix)) {
+      unit = factor;
+      text.remove_suffix(suffix.size());
+      break;
+    }
+  }
+  std::uint64_t n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n > (~std::uint64_t{0}) / unit)
+    return invalid("a size such as 65536, 64KiB, 8MiB or 1GiB");
+  return n * unit;
+}
 
 std::size_t node_config::effective_scheduler_threads() const {
   if (scheduler_threads != 0)
@@ -104,6 +237,82 @@ std::vector<config_option> node_options() {
       return parse_duration(value, cfg.drain_timeout);
     },
   });
+  options.push_back(count_option(
+    "io-threads", "socket reactor threads; 0 is one per core",
+    &node_config::io_threads, 0, 256));
+  options.push_back({
+    "tcp-listen",
+    "HOST:PORT",
+    "where the binary protocol listens; empty disables it",
+    [](const node_config& cfg) { return cfg.tcp_listen; },
+    [](node_config& cfg, absl::string_view value) {
+      if (!value.empty()) {
+        auto parsed = parse_endpoint(value);
+        if (!parsed.ok())
+          return parsed.status();
+      }
+      cfg.tcp_listen = std::string{value};
+      return absl::OkStatus();
+    },
+  });
+  using ps = protocol::protocol_settings;
+  options.push_back(limit_option(
+    "max-frame-size", "largest frame payload accepted",
+    &ps::max_frame_size, 1024, 16'777'215));
+  options.push_back(limit_option(
+    "max-message-size", "largest message body accepted",
+    &ps::max_message_size, 1, 0xffffffff));
+  options.push_back(limit_option(
+    "max-header-size", "largest message header accepted",
+    &ps::max_header_size, 256, 1024 * 1024));
+  options.push_back(limit_option(
+    "max-concurrent-messages",
+    "chunked messages a client may have open at once",
+    &ps::max_concurrent_messages, 1, 0x7fffffff));
+  options.push_back(limit_option(
+    "message-window", "initial flow-control window of each message",
+    &ps::initial_message_window, 1024, 0x7fffffff));
+  options.push_back(limit_option(
+    "connection-window", "initial flow-control window of each connection",
+    &ps::initial_connection_window, 65536, 0x7fffffff));
+  options.push_back(millis_option(
+    "heartbeat-interval", "ping a silent peer after this long; 0 disables",
+    &ps::heartbeat_interval_ms));
+  options.push_back(millis_option(
+    "idle-timeout", "close a connection silent this long; 0 disables",
+    &ps::idle_timeout_ms));
+  options.push_back(size_option(
+    "spill-threshold", "messages larger than this are assembled on disk",
+    &node_config::spill_threshold, 0, ~std::uint64_t{0}));
+  options.push_back({
+    "spill-dir",
+    "DIR",
+    "directory of spill files",
+    [](const node_config& cfg) { return cfg.spill_dir; },
+    [](node_config& cfg, absl::string_view value) {
+      if (value.empty())
+        return invalid("a directory");
+      cfg.spill_dir = std::string{value};
+      return absl::OkStatus();
+    },
+  });
+  options.push_back(duration_option(
+    "handler-timeout", "longest a handler may take without a deadline",
+    &node_config::handler_timeout));
+  options.push_back(count_option(
+    "max-inflight-requests",
+    "unanswered requests per connection before it stops reading",
+    &node_config::max_inflight_requests, 1, 1'000'000));
+  options.push_back(count_option(
+    "cancel-burst", "CANCEL frames a connection may send in a burst",
+    &node_config::cancel_burst, 1, 1'000'000));
+  options.push_back(count_option(
+    "cancel-rate", "CANCEL frames per second a connection may send after it",
+    &node_config::cancel_rate, 1, 1'000'000));
+  options.push_back(count_option(
+    "max-queued-control",
+    "unwritten control answers (pongs) before a connection is closed",
+    &node_config::max_queued_control, 1, 1'000'000));
   return options;
 }
 

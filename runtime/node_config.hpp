@@ -7,9 +7,11 @@
 #include <vector>
 
 #include <absl/status/status.h>
+#include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
 #include "runtime/logger.hpp"
+#include "runtime/protocol/protocol_settings.hpp"
 
 namespace weft {
 
@@ -24,6 +26,28 @@ struct node_config {
   weft::log_level log_level = weft::log_level::info;
   /// Upper bound on a graceful drain after SIGTERM / SIGINT.
   absl::Duration drain_timeout = absl::Seconds(5);
+  /// Reactor (socket I/O) threads; 0 means one per core.
+  std::size_t io_threads = 0;
+
+  // -- the binary protocol (docs/protocol.md) --------------------------------
+
+  /// HOST:PORT of the binary-protocol listener; empty disables it.
+  std::string tcp_listen = "127.0.0.1:7700";
+  /// Limits announced to clients in SETTINGS.
+  protocol::protocol_settings limits;
+  /// Inbound messages above this size are assembled in a temporary file.
+  std::uint64_t spill_threshold = 8 * 1024 * 1024;
+  /// Directory of spill files.
+  std::string spill_dir = "/tmp";
+  /// Longest a handler may take for a request without a deadline.
+  absl::Duration handler_timeout = absl::Seconds(60);
+  /// Unanswered requests per connection before it stops reading.
+  std::size_t max_inflight_requests = 1024;
+  /// Cancel rate limit per connection: burst, then per second.
+  std::uint32_t cancel_burst = 500;
+  std::uint32_t cancel_rate = 100;
+  /// Unwritten control answers (pongs) per connection before it is closed.
+  std::size_t max_queued_control = 64;
 
   /// Returns scheduler_threads, or the number of cores when it is 0.
   std::size_t effective_scheduler_threads() const;
@@ -47,6 +71,18 @@ struct config_option {
 
 /// Returns the table of every node option, in --help order.
 std::vector<config_option> node_options();
+
+/// A HOST:PORT pair ("127.0.0.1:7700", "[::1]:7700", "localhost:0").
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+/// Parses HOST:PORT; `invalid_argument` if malformed.
+absl::StatusOr<endpoint> parse_endpoint(absl::string_view text);
+
+/// Parses a byte size: a number with an optional KiB / MiB / GiB suffix.
+absl::StatusOr<std::uint64_t> parse_size(absl::string_view text);
 
 /// Returns the environment variable name of option `name`.
 std::string env_name_of(absl::string_view name);

@@ -7,7 +7,12 @@
 #include <caf/atom.hpp>
 #include <caf/type_id.hpp>
 
+#include "runtime/client/client_call.hpp"
 #include "runtime/drain_report.hpp"
+#include "runtime/payload.hpp"
+#include "runtime/request.hpp"
+#include "runtime/io/channel_ref.hpp"
+#include "runtime/shared_bytes.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(weft, caf::first_custom_type_id)
 
@@ -15,9 +20,48 @@ CAF_BEGIN_TYPE_ID_BLOCK(weft, caf::first_custom_type_id)
 CAF_ADD_ATOM(weft, weft, drain_atom, "drain")
 /// (join_drain_atom, actor): the actor takes part in the node's drain.
 CAF_ADD_ATOM(weft, weft, join_drain_atom, "joindrain")
+/// (own_atom, actor): the actor goes down with the node (no drain).
+CAF_ADD_ATOM(weft, weft, own_atom, "own")
 /// A positive acknowledgement without a payload.
 CAF_ADD_ATOM(weft, weft, ok_atom, "ok")
 
 CAF_ADD_TYPE_ID(weft, (weft::drain_report))
+
+// -- runtime/io: reactor <-> owner actor (docs/architecture.md, "Reactor") --
+/// (io_accepted_atom, channel_ref) to a listener's owner: a new connection;
+/// it reads nothing until channel::start(connection_owner).
+CAF_ADD_ATOM(weft, weft, io_accepted_atom, "ioaccepted")
+/// (io_read_atom, shared_bytes batch) to a channel's owner: whole units back
+/// to back; report them with channel::consumed(batch.size()).
+CAF_ADD_ATOM(weft, weft, io_read_atom, "ioread")
+/// (io_sent_atom, uint64_t total_bytes_written) to a channel's owner: its
+/// write queue fell to the low watermark (drained, by default).
+CAF_ADD_ATOM(weft, weft, io_sent_atom, "iosent")
+/// (io_closed_atom, caf::error reason) to a channel's owner, exactly once and
+/// last: empty for a clean EOF or close(), else io_error, protocol_error,
+/// cancelled (abort) or unavailable (pool stopped).
+CAF_ADD_ATOM(weft, weft, io_closed_atom, "ioclosed")
+CAF_ADD_TYPE_ID(weft, (weft::shared_bytes))
+CAF_ADD_TYPE_ID(weft, (weft::io::channel_ref))
+
+// -- routes: edges -> handler actors ------------------------------------------
+/// (request_atom, request) -> response: handle one request of a route.
+CAF_ADD_ATOM(weft, weft, request_atom, "request")
+/// (listen_atom) -> uint16_t: a gateway's listener binds and says its port.
+CAF_ADD_ATOM(weft, weft, listen_atom, "listen")
+/// (tick_atom): an actor's own timer fired.
+CAF_ADD_ATOM(weft, weft, tick_atom, "tick")
+CAF_ADD_TYPE_ID(weft, (weft::payload))
+CAF_ADD_TYPE_ID(weft, (weft::request))
+CAF_ADD_TYPE_ID(weft, (weft::response))
+
+// -- runtime/client: client object -> client actor -----------------------------
+/// (connect_atom) -> ok_atom: connect (blocking the detached client actor).
+CAF_ADD_ATOM(weft, weft, connect_atom, "connect")
+/// (cancel_atom, uint64_t token): cancel a pending call.
+CAF_ADD_ATOM(weft, weft, cancel_atom, "cancel")
+/// (ping_atom) -> timespan: send a PING, answer with the round-trip time.
+CAF_ADD_ATOM(weft, weft, ping_atom, "ping")
+CAF_ADD_TYPE_ID(weft, (weft::client_call))
 
 CAF_END_TYPE_ID_BLOCK(weft)

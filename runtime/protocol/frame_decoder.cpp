@@ -34,6 +34,9 @@ absl::Status measure_unit(absl::Span<const std::uint8_t> buffered,
                        absl::StrCat("frame length ", length,
                                     " exceeds the max frame size ",
                                     max_frame_size));
+  if (load_u16(buffered.data() + 6) != 0)
+    return make_status(errc::malformed_frame,
+                       "reserved bits of a frame header are set");
   out.need = frame_header_size + length;
   if (buffered.size() >= out.need)
     out.complete = out.need;
@@ -109,7 +112,9 @@ frame_decoder::result frame_decoder::next() {
                              size);
       !st.ok())
     return fail(std::move(st));
-  if (size.complete == 0 || buffered_ < size.complete)
+  // measure_unit saw only the first bytes: whether the whole unit is here
+  // depends on everything buffered.
+  if (size.need == 0 || buffered_ < size.need)
     return result::need_more;
   if (expect_preface_) {
     take(preface_size);
@@ -122,10 +127,7 @@ frame_decoder::result frame_decoder::next() {
   frame_.type = head[4];
   frame_.flags = head[5];
   frame_.id = load_u32(head + 8);
-  if (load_u16(head + 6) != 0)
-    return fail(make_status(errc::malformed_frame,
-                            "reserved bits of a frame header are set"));
-  frame_.payload = take(size.complete - frame_header_size);
+  frame_.payload = take(size.need - frame_header_size);
   return result::frame;
 }
 

@@ -23,7 +23,8 @@ struct unit_size {
 /// Measures the next unit at the front of `buffered` without consuming it:
 /// the preface when `expect_preface`, else a frame. Fails with
 /// `bad_preface` as soon as a byte of the magic is wrong, and with
-/// `frame_too_large` from the header alone, before any payload is read.
+/// `frame_too_large` or `malformed_frame` (reserved bits set) from the
+/// header alone, before any payload is read.
 /// Used by the reactor to cut whole frames; pure function.
 absl::Status measure_unit(absl::Span<const std::uint8_t> buffered,
                           bool expect_preface, std::uint32_t max_frame_size,

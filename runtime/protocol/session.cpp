@@ -124,6 +124,8 @@ struct session::outbound {
   /// Between BEGIN and its END (counts against MAX_CONCURRENT_MESSAGES).
   bool open = false;
   bool blocked_window = false;
+  /// Failed before its end (fail_outbound): not counted as sent.
+  bool failed = false;
   std::int64_t window = 0;
   checksum sum;
 };
@@ -146,6 +148,9 @@ session::session(role r, session_options options, absl::Time now)
     last_received_(now),
     cancel_tokens_(opt_.cancel_burst),
     cancel_refill_(now) {
+  // A chunk must at least hold an END chunk's checksum plus one byte, or a
+  // message whose body is all sent could never be ended.
+  opt_.chunk_size = std::max<std::uint32_t>(opt_.chunk_size, 64);
   control_.preface();
   control_.settings(opt_.local);
   ++control_frames_;
@@ -160,10 +165,12 @@ void session::on_bytes(shared_bytes bytes, absl::Time now) {
     return;
   last_received_ = now;
   decoder_.feed(std::move(bytes));
-  while (state_ != state::closed) {
+  bool more = true;
+  while (more && state_ != state::closed) {
     switch (decoder_.next()) {
       case frame_decoder::result::need_more:
-        return;
+        more = false;
+        break;
       case frame_decoder::result::error:
         fail(code_of(decoder_.error()), decoder_.error().message());
         return;
@@ -183,6 +190,8 @@ void session::on_bytes(shared_bytes bytes, absl::Time now) {
         break;
     }
   }
+  // The last reply a drain waited for may just have arrived.
+  maybe_finish_drain();
 }
 
 void session::handle_frame(frame f, absl::Time now) {
@@ -242,6 +251,7 @@ void session::on_settings(const frame& f) {
   peer_ = *decoded;
   send_window_ = peer_.initial_connection_window;
   peer_ready_ = true;
+  data_stalled_ = false;
   session_event ev;
   ev.what = session_event::kind::ready;
   push_event(std::move(ev));
@@ -335,7 +345,10 @@ void session::on_message(const frame& f, absl::Time now) {
     reject(f.id, errc::checksum_mismatch, "XXH3-64 checksum mismatch");
     return;
   }
-  deliver(f.id, std::move(header), payload{std::move(body)}, now);
+  auto deadline = header.deadline_ms() > 0
+                    ? now + absl::Milliseconds(header.deadline_ms())
+                    : absl::InfiniteFuture();
+  deliver(f.id, std::move(header), payload{std::move(body)}, deadline);
 }
 
 void session::on_begin(const frame& f, absl::Time now) {
@@ -391,7 +404,7 @@ void session::on_begin(const frame& f, absl::Time now) {
   inbound_.emplace(f.id, std::move(in));
 }
 
-void session::on_chunk(const frame& f, absl::Time now) {
+void session::on_chunk(const frame& f, absl::Time) {
   auto len = f.payload.size();
   if (!charge_connection(len))
     return;
@@ -462,14 +475,16 @@ void session::on_chunk(const frame& f, absl::Time now) {
     reject(f.id, errc::checksum_mismatch, "XXH3-64 checksum mismatch");
     return;
   }
+  // The deadline counts from the BEGIN frame (docs/protocol.md §4.2).
   auto header = std::move(in.header);
+  auto deadline = in.deadline;
   auto body_payload = in.finish();
   drop_inbound(f.id);
-  deliver(f.id, std::move(header), std::move(body_payload), now);
+  deliver(f.id, std::move(header), std::move(body_payload), deadline);
 }
 
 void session::deliver(std::uint32_t id, weft::wire::MessageHeader header,
-                      payload body, absl::Time now) {
+                      payload body, absl::Time deadline) {
   if (header.kind() == weft::wire::KIND_REPLY) {
     // A reply to a request we no longer wait for (cancelled, timed out) is
     // dropped here, so the owner never sees an answer twice.
@@ -477,8 +492,7 @@ void session::deliver(std::uint32_t id, weft::wire::MessageHeader header,
       return;
   } else if (header.kind() == weft::wire::KIND_REQUEST) {
     request_entry entry;
-    if (header.deadline_ms() > 0)
-      entry.deadline = now + absl::Milliseconds(header.deadline_ms());
+    entry.deadline = deadline;
     awaiting_reply_[id] = entry;
   }
   ++stats_.messages_in;
@@ -549,6 +563,7 @@ void session::on_window(const frame& f) {
     fail(errc::malformed_frame, "WINDOW increment of 0 or with the R bit");
     return;
   }
+  data_stalled_ = false;
   if (f.id == 0) {
     send_window_ += increment;
     if (send_window_ > max_window)
@@ -763,11 +778,6 @@ absl::StatusOr<std::uint32_t> session::send(weft::wire::MessageHeader header,
                          "the request was cancelled or already answered");
     awaiting = &a->second;
   }
-  if (peer_ready_ && body.size() > peer_.max_message_size)
-    return make_status(errc::message_too_large,
-                       absl::StrCat("message of ", body.size(),
-                                    " bytes exceeds the peer's limit of ",
-                                    peer_.max_message_size));
   if (next_out_id_ == 0 || next_out_id_ > 0xfffffffdu)
     return make_status(errc::unavailable, "message ids exhausted");
   auto id = next_out_id_;
@@ -780,11 +790,10 @@ absl::StatusOr<std::uint32_t> session::send(weft::wire::MessageHeader header,
   out->reply_to = header.reply_to();
   if (!header.SerializeToString(&out->header_bytes))
     return make_status(errc::internal, "cannot encode a message header");
-  if (peer_ready_ && out->header_bytes.size() > peer_.max_header_size)
-    return make_status(errc::header_too_large,
-                       absl::StrCat("header of ", out->header_bytes.size(),
-                                    " bytes exceeds the peer's limit of ",
-                                    peer_.max_header_size));
+  if (peer_ready_) {
+    if (auto st = check_peer_limits(*out, body.size()); !st.ok())
+      return st;
+  }
   next_out_id_ += 2;
   out->total = body.size();
   out->body = std::move(body);
@@ -795,7 +804,9 @@ absl::StatusOr<std::uint32_t> session::send(weft::wire::MessageHeader header,
                          ? now + absl::Milliseconds(header.deadline_ms())
                          : absl::InfiniteFuture();
   ready_[out->priority].push_back(id);
+  unbegun_.push_back(id);
   outbound_.emplace(id, std::move(out));
+  data_stalled_ = false;
   return id;
 }
 
@@ -864,9 +875,23 @@ void session::fail(errc code, absl::string_view text) {
 
 session::write_result session::write_one(outbound& out) {
   if (!out.begun) {
+    // Messages queued before the peer's SETTINGS arrived meet its limits
+    // only now.
+    if (auto st = check_peer_limits(out, out.total); !st.ok()) {
+      fail_outbound(out, st);
+      return write_result::finished;
+    }
+    if (!begin_older(out.id))
+      return write_result::blocked_slot;
     auto frame_len = header_length_size + out.header_bytes.size() + out.total
                      + checksum_size;
-    if (frame_len <= peer_.max_frame_size) {
+    // A MESSAGE frame takes its whole length from the connection window in
+    // one go. The peer returns credit once half its window is consumed, so
+    // only frames up to half the window are sure to get credit; larger ones
+    // (and bodies above a chunk) go chunked, which adapts to the credit.
+    auto whole_limit = std::min<std::uint64_t>(
+      peer_.max_frame_size, peer_.initial_connection_window / 2);
+    if (frame_len <= whole_limit && out.total <= opt_.chunk_size) {
       if (send_window_ < static_cast<std::int64_t>(frame_len))
         return write_result::blocked_connection;
       auto body = out.body.read_all(out.total);
@@ -883,12 +908,7 @@ session::write_result session::write_one(outbound& out) {
     }
     if (open_outbound_ >= peer_.max_concurrent_messages)
       return write_result::blocked_slot;
-    data_.begin(out.id, bytes_of(out.header_bytes));
-    out.sum.update(bytes_of(out.header_bytes));
-    out.window = peer_.initial_message_window;
-    out.begun = true;
-    out.open = true;
-    ++open_outbound_;
+    write_begin(out);
   }
   auto allowed = std::min<std::int64_t>(
     {static_cast<std::int64_t>(opt_.chunk_size),
@@ -922,16 +942,70 @@ session::write_result session::write_one(outbound& out) {
   return end ? write_result::finished : write_result::progress;
 }
 
+void session::write_begin(outbound& out) {
+  data_.begin(out.id, bytes_of(out.header_bytes));
+  out.sum.update(bytes_of(out.header_bytes));
+  out.window = peer_.initial_message_window;
+  out.begun = true;
+  out.open = true;
+  ++open_outbound_;
+}
+
+bool session::begin_older(std::uint32_t id) {
+  // Ids must increase over the MESSAGE and BEGIN frames we send
+  // (docs/protocol.md §4.1), but priorities reorder messages. So before a
+  // message's first frame, every older message that has not started yet
+  // gets its BEGIN (not flow-controlled); its chunks follow by priority.
+  while (!unbegun_.empty() && unbegun_.front() < id) {
+    auto older_id = unbegun_.front();
+    auto o = outbound_.find(older_id);
+    if (o == outbound_.end() || o->second->begun) {
+      unbegun_.pop_front();
+      continue;
+    }
+    auto& older = *o->second;
+    if (auto st = check_peer_limits(older, older.total); !st.ok()) {
+      unbegun_.pop_front();
+      fail_outbound(older, st);
+      drop_outbound(older_id);
+      continue;
+    }
+    if (open_outbound_ >= peer_.max_concurrent_messages)
+      return false;
+    unbegun_.pop_front();
+    write_begin(older);
+  }
+  return true;
+}
+
+absl::Status session::check_peer_limits(const outbound& out,
+                                       std::uint64_t total) const {
+  auto header_limit = std::min(peer_.max_header_size, peer_.max_frame_size);
+  if (out.header_bytes.size() > header_limit)
+    return make_status(errc::header_too_large,
+                       absl::StrCat("header of ", out.header_bytes.size(),
+                                    " bytes exceeds the peer's limit of ",
+                                    header_limit));
+  if (total > peer_.max_message_size)
+    return make_status(errc::message_too_large,
+                       absl::StrCat("message of ", total,
+                                    " bytes exceeds the peer's limit of ",
+                                    peer_.max_message_size));
+  return absl::OkStatus();
+}
+
 void session::fail_outbound(outbound& out, const absl::Status& why) {
+  auto code = code_of(why);
+  out.failed = true;
   if (out.open) {
-    control_.cancel(out.id, errc::io_error, why.message());
+    control_.cancel(out.id, code, why.message());
     ++control_frames_;
   }
   outstanding_.erase(out.id);
   session_event ev;
   ev.what = session_event::kind::cancelled;
   ev.id = out.id;
-  ev.code = errc::io_error;
+  ev.code = code;
   ev.text = std::string{why.message()};
   ev.ours = true;
   push_event(std::move(ev));
@@ -943,11 +1017,12 @@ std::vector<shared_bytes> session::take_output(std::size_t max_bytes) {
   if (state_ == state::closed || !peer_ready_)
     return result;
   bool connection_blocked = false;
+  auto room = [&] { return data_.empty() || data_.size() < max_bytes; };
   for (auto& queue : ready_) {
     // Strict priority: a class gets turns only when the classes above it
     // have nothing they can send. Within a class, one frame per turn.
     std::size_t stalled = 0;
-    while (!queue.empty() && !connection_blocked && data_.size() < max_bytes
+    while (!queue.empty() && !connection_blocked && room()
            && stalled < queue.size()) {
       auto id = queue.front();
       queue.pop_front();
@@ -962,12 +1037,15 @@ std::vector<shared_bytes> session::take_output(std::size_t max_bytes) {
           break;
         case write_result::finished:
           stalled = 0;
-          ++stats_.messages_out;
+          if (!out.failed)
+            ++stats_.messages_out;
           if (out.kind == weft::wire::KIND_REPLY && out.reply_to != 0)
             awaiting_reply_.erase(out.reply_to);
           if (out.open)
             --open_outbound_;
-          outbound_.erase(i);
+          // By key: begin_older may have changed the table meanwhile.
+          outbound_.erase(id);
+          data_stalled_ = false;
           break;
         case write_result::blocked_window:
           out.blocked_window = true; // on_window puts it back in the queue
@@ -982,9 +1060,12 @@ std::vector<shared_bytes> session::take_output(std::size_t max_bytes) {
           break;
       }
     }
-    if (connection_blocked || data_.size() >= max_bytes)
+    if (connection_blocked || !room())
       break;
   }
+  // Nothing could be written although messages wait: wait for credit, a
+  // free slot or a new message before wants_write() says yes again.
+  data_stalled_ = data_.empty();
   auto data = data_.take();
   result.insert(result.end(), std::make_move_iterator(data.begin()),
                 std::make_move_iterator(data.end()));
@@ -995,7 +1076,7 @@ std::vector<shared_bytes> session::take_output(std::size_t max_bytes) {
 bool session::wants_write() const {
   if (!control_.empty())
     return true;
-  if (!peer_ready_ || state_ == state::closed || send_window_ <= 0)
+  if (!peer_ready_ || state_ == state::closed || data_stalled_)
     return false;
   for (const auto& queue : ready_)
     if (!queue.empty())
@@ -1026,8 +1107,17 @@ void session::drop_outbound(std::uint32_t id) {
   auto i = outbound_.find(id);
   if (i == outbound_.end())
     return;
-  if (i->second->open)
+  const auto& out = *i->second;
+  if (out.open) {
     --open_outbound_;
+    data_stalled_ = false; // a slot is free
+  }
+  // A reply that will never be written ends its request.
+  if (out.kind == weft::wire::KIND_REPLY && out.reply_to != 0) {
+    auto a = awaiting_reply_.find(out.reply_to);
+    if (a != awaiting_reply_.end() && a->second.reply_id == id)
+      awaiting_reply_.erase(a);
+  }
   outbound_.erase(i); // its queue entry is skipped when reached
 }
 
@@ -1050,6 +1140,7 @@ void session::close_with(errc code, const std::string& text) {
   outbound_.clear();
   for (auto& queue : ready_)
     queue.clear();
+  unbegun_.clear();
   open_outbound_ = 0;
   awaiting_reply_.clear();
   outstanding_.clear();

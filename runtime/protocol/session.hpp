@@ -201,9 +201,10 @@ private:
   void consumed_connection(std::size_t n);
   /// Rejects inbound message `id` with CANCEL `code`.
   void reject(std::uint32_t id, errc code, const std::string& text);
-  /// Finishes an inbound message: checksum, then a message event.
+  /// Hands a complete, verified inbound message to the owner; a request
+  /// must be answered by `deadline`.
   void deliver(std::uint32_t id, weft::wire::MessageHeader header,
-               payload body, absl::Time now);
+               payload body, absl::Time deadline);
   void drop_inbound(std::uint32_t id);
   void drop_outbound(std::uint32_t id);
   void push_event(session_event ev);
@@ -220,8 +221,17 @@ private:
 
   /// Writes the next frame of `out` into data_, or says what blocks it.
   write_result write_one(outbound& out);
-  /// Fails an outbound message whose body could not be read.
+  /// Fails an outbound message that cannot be sent (unreadable body, peer
+  /// limits).
   void fail_outbound(outbound& out, const absl::Status& why);
+  /// Writes the BEGIN frame of `out` (which must have a free slot).
+  void write_begin(outbound& out);
+  /// Begins every not yet started message older than `id`, so ids
+  /// increase on the wire; false when a slot is missing for one.
+  bool begin_older(std::uint32_t id);
+  /// Checks a message against the peer's announced limits.
+  absl::Status check_peer_limits(const outbound& out,
+                                 std::uint64_t total) const;
 
   role role_;
   session_options opt_;
@@ -253,8 +263,13 @@ private:
   std::uint32_t next_out_id_ = 0;
   absl::flat_hash_map<std::uint32_t, std::unique_ptr<outbound>> outbound_;
   std::array<std::deque<std::uint32_t>, 4> ready_;
+  /// Ids of messages whose first frame is not written yet, ascending.
+  std::deque<std::uint32_t> unbegun_;
   std::size_t open_outbound_ = 0;
   std::int64_t send_window_ = 0;
+  /// The last take_output could write no message frame; cleared by credit,
+  /// a freed slot or a new message.
+  bool data_stalled_ = false;
   /// Our requests waiting for a reply: id -> deadline.
   absl::flat_hash_map<std::uint32_t, absl::Time> outstanding_;
 

@@ -12,8 +12,11 @@
 #include <unistd.h>
 #include <vector>
 
+#include <absl/strings/str_cat.h>
 #include <absl/time/clock.h>
 
+#include "actors/demo_routes.hpp"
+#include "gateways/binary/binary_gateway.hpp"
 #include "runtime/config_loader.hpp"
 #include "runtime/node.hpp"
 #include "runtime/version.hpp"
@@ -60,6 +63,53 @@ void watchdog(const sigset_t& signals, absl::Duration limit,
   }
 }
 
+/// The binary gateway's settings from the node's configuration.
+weft::binary::binary_gateway_options
+binary_options(const weft::node_config& cfg, const weft::endpoint& at) {
+  weft::binary::binary_gateway_options opts;
+  opts.host = at.host;
+  opts.port = at.port;
+  opts.session.local = cfg.limits;
+  opts.session.spill_threshold = cfg.spill_threshold;
+  opts.session.spill_dir = cfg.spill_dir;
+  opts.session.cancel_burst = cfg.cancel_burst;
+  opts.session.cancel_rate = cfg.cancel_rate;
+  opts.session.max_queued_control = cfg.max_queued_control;
+  opts.handler_timeout = cfg.handler_timeout;
+  opts.max_inflight_requests = cfg.max_inflight_requests;
+  return opts;
+}
+
+/// Starts the embedded demo app: the `echo` and `sink` routes on the binary
+/// protocol. Returns false (after logging why) if a listener cannot start.
+bool start_demo_app(weft::node& node) {
+  const auto& cfg = node.config();
+  auto& sys = node.system();
+  auto routes = std::make_shared<weft::binary::route_table>();
+  (*routes)["echo"] = weft::spawn_echo_route(sys);
+  (*routes)["sink"] = weft::spawn_sink_route(sys);
+  for (const auto& [name, handler] : *routes)
+    node.own(handler);
+  if (!cfg.tcp_listen.empty()) {
+    auto at = weft::parse_endpoint(cfg.tcp_listen);
+    auto gateway
+      = at.ok() ? weft::binary::start_binary_gateway(
+          sys, node.reactors(), routes, binary_options(cfg, *at), node.log())
+                : absl::StatusOr<weft::binary::binary_gateway>{at.status()};
+    if (!gateway.ok()) {
+      node.log().error("binary.listen_failed",
+                       {{"listen", cfg.tcp_listen},
+                        {"error", gateway.status()}});
+      return false;
+    }
+    node.add_drain_participant(gateway->listener);
+    node.log().info("binary.listening",
+                    {{"address", absl::StrCat(at->host, ":", gateway->port)},
+                     {"routes", "echo,sink"}});
+  }
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -89,6 +139,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto& node = **started;
+  if (!start_demo_app(node))
+    return 1;
   log.info("node.started",
            {{"name", cfg.name},
             {"version", weft::version_string},

@@ -1,0 +1,64 @@
+#include "actors/demo_routes.hpp"
+
+#include <algorithm>
+
+#include <absl/strings/str_format.h>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "runtime/error_bridge.hpp"
+#include "runtime/protocol/checksum.hpp"
+#include "runtime/type_ids.hpp"
+
+namespace weft {
+
+namespace {
+
+constexpr std::size_t sink_read_size = 1024 * 1024;
+
+caf::behavior echo_route(caf::event_based_actor*) {
+  return {
+    [](request_atom, request& req) -> response {
+      response rsp;
+      rsp.body = std::move(req.body);
+      rsp.content_type = std::move(req.content_type);
+      rsp.schema = std::move(req.schema);
+      return rsp;
+    },
+  };
+}
+
+caf::behavior sink_route(caf::event_based_actor*) {
+  return {
+    [](request_atom, const request& req) -> caf::result<response> {
+      protocol::checksum sum;
+      const auto& body = req.body;
+      for (std::uint64_t offset = 0; offset < body.size();) {
+        auto n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(sink_read_size, body.size() - offset));
+        auto piece = body.read(offset, n);
+        if (!piece.ok())
+          return to_error(piece.status());
+        sum.update(piece->span());
+        offset += n;
+      }
+      response rsp;
+      rsp.body = payload{shared_bytes::copy_of(absl::StrFormat(
+        R"({"size":%d,"xxh3":"%016x"})", body.size(), sum.digest()))};
+      rsp.content_type = "application/json";
+      return rsp;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_echo_route(caf::actor_system& sys) {
+  return sys.spawn(echo_route);
+}
+
+caf::actor spawn_sink_route(caf::actor_system& sys) {
+  return sys.spawn(sink_route);
+}
+
+} // namespace weft

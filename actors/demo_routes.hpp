@@ -1,0 +1,18 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace weft {
+
+/// The demo app's `echo` route: the reply body is the request body (a large
+/// file-backed body is answered by streaming the same file back).
+/// Handles `(request_atom, request) -> response`.
+caf::actor spawn_echo_route(caf::actor_system& sys);
+
+/// The demo app's `sink` route: the reply is `{"size":N,"xxh3":"<hex>"}`
+/// (application/json), the size and XXH3-64 checksum of the request body.
+/// Handles `(request_atom, request) -> response`.
+caf::actor spawn_sink_route(caf::actor_system& sys);
+
+} // namespace weft

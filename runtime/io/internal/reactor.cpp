@@ -1,0 +1,211 @@
+#include "runtime/io/internal/reactor.hpp"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+
+#include "runtime/error_bridge.hpp"
+#include "runtime/io/channel.hpp"
+#include "runtime/io/internal/socket_ops.hpp"
+#include "runtime/io/listener.hpp"
+
+namespace weft::io::internal {
+
+namespace {
+
+/// epoll tag of the inbox's eventfd; channel and listener ids start at 1.
+constexpr std::uint64_t inbox_tag = 0;
+
+/// Events taken per epoll_wait.
+constexpr int max_events = 256;
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<reactor>>
+reactor::make(reactor_pool& pool, const reactor_options& opts) {
+  unique_fd epoll{::epoll_create1(EPOLL_CLOEXEC)};
+  if (!epoll)
+    return errno_status("epoll_create1", errno);
+  auto inbox = reactor_inbox::make();
+  if (!inbox.ok())
+    return inbox.status();
+  auto result = std::make_unique<reactor>(pool, opts, std::move(epoll),
+                                          std::move(*inbox));
+  if (!result->watch(result->inbox_->fd(), inbox_tag, EPOLLIN, true))
+    return errno_status("epoll_ctl(eventfd)", errno);
+  return result;
+}
+
+reactor::reactor(reactor_pool& pool, const reactor_options& opts,
+                 unique_fd epoll, std::shared_ptr<reactor_inbox> inbox)
+  : pool_(pool), opts_(opts), epoll_(std::move(epoll)),
+    inbox_(std::move(inbox)), iov_(iov_max) {}
+
+reactor::~reactor() {
+  stop();
+}
+
+void reactor::start() {
+  thread_ = std::thread{[this] {
+    loop();
+  }};
+}
+
+void reactor::stop() {
+  if (!thread_.joinable())
+    return;
+  inbox_->request_stop();
+  thread_.join();
+}
+
+bool reactor::watch(int fd, std::uint64_t id, std::uint32_t events, bool add) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = id;
+  return ::epoll_ctl(epoll_.get(), add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev)
+         == 0;
+}
+
+void reactor::unwatch(int fd) {
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void reactor::add_timer(clock::time_point deadline, std::uint64_t id) {
+  timers_.push_back(timer{deadline, id});
+}
+
+int reactor::next_timeout_ms() const {
+  if (timers_.empty())
+    return -1;
+  auto first = std::min_element(
+    timers_.begin(), timers_.end(),
+    [](const timer& a, const timer& b) { return a.deadline < b.deadline; });
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(first->deadline
+                                                           - clock::now());
+  return static_cast<int>(
+    std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 60'000));
+}
+
+void reactor::fire_timers() {
+  if (timers_.empty())
+    return;
+  auto now = clock::now();
+  std::vector<std::uint64_t> due;
+  auto rest
+    = std::partition(timers_.begin(), timers_.end(),
+                     [now](const timer& t) { return t.deadline > now; });
+  for (auto i = rest; i != timers_.end(); ++i)
+    due.push_back(i->id);
+  timers_.erase(rest, timers_.end());
+  for (auto id : due)
+    dispatch(id, 0);
+}
+
+void reactor::dispatch(std::uint64_t id, std::uint32_t events) {
+  // events == 0 means a timer fired.
+  if (auto i = channels_.find(id); i != channels_.end()) {
+    auto chan = i->second; // keeps it alive while it runs
+    if (events == 0)
+      chan->on_timer();
+    else
+      chan->on_events(events);
+    if (chan->finished())
+      channels_.erase(id);
+    return;
+  }
+  if (auto i = listeners_.find(id); i != listeners_.end()) {
+    auto lst = i->second;
+    if (events == 0)
+      lst->on_timer();
+    else
+      lst->on_events(events);
+    if (lst->finished())
+      listeners_.erase(id);
+  }
+}
+
+void reactor::run(command& cmd) {
+  switch (cmd.kind) {
+    case command_kind::start_channel: {
+      auto& chan = cmd.chan;
+      chan->on_start(std::move(cmd.owner));
+      if (!chan->finished())
+        channels_.emplace(chan->id(), chan);
+      break;
+    }
+    case command_kind::flush_channel:
+      cmd.chan->on_flush();
+      break;
+    case command_kind::resume_read:
+      cmd.chan->on_resume_read();
+      break;
+    case command_kind::close_channel:
+      cmd.chan->on_close_request();
+      break;
+    case command_kind::abort_channel:
+      cmd.chan->on_abort();
+      break;
+    case command_kind::add_listener:
+      cmd.lst->on_add();
+      if (!cmd.lst->finished())
+        listeners_.emplace(cmd.lst->id(), cmd.lst);
+      break;
+    case command_kind::close_listener:
+      cmd.lst->on_close();
+      break;
+  }
+  if (cmd.chan && cmd.chan->finished())
+    channels_.erase(cmd.chan->id());
+  if (cmd.lst && cmd.lst->finished())
+    listeners_.erase(cmd.lst->id());
+}
+
+void reactor::loop() {
+  std::array<epoll_event, max_events> events{};
+  while (!stopping_) {
+    int n = ::epoll_wait(epoll_.get(), events.data(), max_events,
+                         next_timeout_ms());
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      opts_.log.error("io.reactor.epoll_failed",
+                      {{"error", errno_status("epoll_wait", errno)}});
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      auto& ev = events[static_cast<std::size_t>(i)];
+      if (ev.data.u64 == inbox_tag) {
+        bool stop_requested = false;
+        auto commands = inbox_->take(stop_requested);
+        for (auto& cmd : commands)
+          run(cmd);
+        if (stop_requested)
+          stopping_ = true;
+      } else {
+        dispatch(ev.data.u64, ev.events);
+      }
+    }
+    fire_timers();
+  }
+  shut_down();
+}
+
+void reactor::shut_down() {
+  // Refuse new commands, then honour the ones already accepted so that each
+  // started channel's owner still gets exactly one io_closed.
+  for (auto& cmd : inbox_->shut())
+    run(cmd);
+  auto channels = std::move(channels_);
+  channels_.clear();
+  for (auto& [id, chan] : channels)
+    chan->on_reactor_stop();
+  auto listeners = std::move(listeners_);
+  listeners_.clear();
+  for (auto& [id, lst] : listeners)
+    lst->on_close();
+  timers_.clear();
+}
+
+} // namespace weft::io::internal

@@ -1,0 +1,567 @@
+// The binary gateway over real loopback sockets: the C++ client against a
+// node serving the demo routes, and raw sockets that misbehave.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <random>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <gtest/gtest.h>
+
+#include "actors/demo_routes.hpp"
+#include "gateways/binary/binary_gateway.hpp"
+#include "runtime/client/client.hpp"
+#include "runtime/error_bridge.hpp"
+#include "runtime/node.hpp"
+#include "runtime/protocol/checksum.hpp"
+#include "runtime/protocol/frame_decoder.hpp"
+#include "runtime/protocol/frame_writer.hpp"
+#include "runtime/protocol/wire_format.hpp"
+#include "runtime/type_ids.hpp"
+
+namespace weft {
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+/// Waits (bounded) until `pred` holds, polling a cheap condition.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
+  auto deadline = clock_type::now() + limit;
+  while (clock_type::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return pred();
+}
+
+/// A route that never answers: its requests end by deadline or timeout.
+caf::behavior silent_route(caf::event_based_actor* self) {
+  return {
+    [self](request_atom, const request&) -> caf::result<response> {
+      return self->make_response_promise<response>();
+    },
+  };
+}
+
+shared_bytes random_bytes(std::mt19937_64& rng, std::size_t n) {
+  std::vector<std::uint8_t> data(n);
+  for (std::size_t i = 0; i < n; i += 8) {
+    auto x = rng();
+    for (std::size_t k = 0; k < 8 && i + k < n; ++k)
+      data[i + k] = static_cast<std::uint8_t>(x >> (8 * k));
+  }
+  return shared_bytes{std::move(data)};
+}
+
+class BinaryGatewayTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    node_config cfg;
+    cfg.scheduler_threads = 2;
+    cfg.io_threads = 2;
+    cfg.drain_timeout = absl::Seconds(2);
+    auto started = node::start(cfg, logger{log_level::off});
+    ASSERT_TRUE(started.ok()) << started.status();
+    node_ = std::move(*started);
+    auto routes = std::make_shared<binary::route_table>();
+    (*routes)["echo"] = spawn_echo_route(node_->system());
+    (*routes)["sink"] = spawn_sink_route(node_->system());
+    (*routes)["silent"] = node_->system().spawn(silent_route);
+    for (const auto& [name, handler] : *routes)
+      node_->own(handler);
+    binary::binary_gateway_options opts;
+    opts.port = 0;
+    opts.session.spill_dir = ::testing::TempDir();
+    opts.session.local.heartbeat_interval_ms = 0;
+    opts.session.local.idle_timeout_ms = 0;
+    opts.session.cancel_burst = 50;
+    opts.session.cancel_rate = 10;
+    opts.handler_timeout = absl::Seconds(5);
+    customize(opts);
+    auto gateway = binary::start_binary_gateway(
+      node_->system(), node_->reactors(), routes, opts, node_->log());
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    gateway_ = *gateway;
+    node_->add_drain_participant(gateway_.listener);
+  }
+
+  void TearDown() override {
+    clients_.clear();
+    if (node_)
+      node_->stop();
+  }
+
+  virtual void customize(binary::binary_gateway_options&) {
+  }
+
+  client& connect() {
+    client_options opts;
+    opts.port = gateway_.port;
+    opts.session.spill_dir = ::testing::TempDir();
+    opts.reconnect = false;
+    auto c = client::connect(node_->system(), node_->reactors(), opts);
+    EXPECT_TRUE(c.ok()) << c.status();
+    clients_.push_back(std::move(*c));
+    return *clients_.back();
+  }
+
+  void expect_echo_works() {
+    auto& c = connect();
+    auto r = c.call_sync("echo", payload{shared_bytes::copy_of("still alive")},
+                         {});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->body.bytes().view(), "still alive");
+  }
+
+  std::unique_ptr<node> node_;
+  binary::binary_gateway gateway_;
+  std::vector<std::unique_ptr<client>> clients_;
+};
+
+TEST_F(BinaryGatewayTest, EchoAnswersWithTheSameBytes) {
+  auto& c = connect();
+  auto r = c.call_sync("echo", payload{shared_bytes::copy_of("hello weft")});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body.bytes().view(), "hello weft");
+}
+
+TEST_F(BinaryGatewayTest, EmptyBodyRoundTrips) {
+  auto& c = connect();
+  auto r = c.call_sync("echo", payload{});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body.size(), 0u);
+}
+
+TEST_F(BinaryGatewayTest, SinkReportsSizeAndChecksum) {
+  auto& c = connect();
+  std::mt19937_64 rng{7};
+  auto body = random_bytes(rng, 3 * 1024 * 1024 + 5);
+  auto r = c.call_sync("sink", payload{body});
+  ASSERT_TRUE(r.ok()) << r.status();
+  char expected[96];
+  std::snprintf(expected, sizeof(expected),
+                R"({"size":%zu,"xxh3":"%016llx"})", body.size(),
+                static_cast<unsigned long long>(
+                  protocol::checksum::of({}, body.span())));
+  EXPECT_EQ(r->body.bytes().view(), expected);
+  EXPECT_EQ(r->content_type, "application/json");
+}
+
+TEST_F(BinaryGatewayTest, UnknownRouteIsNotFound) {
+  auto& c = connect();
+  auto r = c.call_sync("no.such.route", payload{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(code_of(r.status()), errc::not_found);
+  EXPECT_NE(r.status().message().find("no.such.route"), absl::string_view::npos);
+}
+
+TEST_F(BinaryGatewayTest, DISABLED_ThousandConcurrentMessagesComeBackIntact) {
+  auto& c = connect();
+  std::mt19937_64 rng{20261122};
+  constexpr std::size_t count = 1000;
+  std::vector<shared_bytes> bodies;
+  std::vector<pending_call> calls;
+  // Log-uniform sizes from 0 B to 4 MiB.
+  std::uniform_real_distribution<double> exponent{0.0, 22.0};
+  for (std::size_t i = 0; i < count; ++i) {
+    auto size = i == 0 ? 0 : static_cast<std::size_t>(std::exp2(exponent(rng)));
+    bodies.push_back(random_bytes(rng, size));
+    call_options opts;
+    opts.priority = static_cast<weft::wire::Priority>(rng() % 4);
+    calls.push_back(c.call("echo", payload{bodies.back()}, opts));
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    ASSERT_EQ(calls[i].result.wait_for(60s), std::future_status::ready) << i;
+    auto r = calls[i].result.get();
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+    auto got = r->body.read_all(64 * 1024 * 1024);
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), bodies[i].size()) << i;
+    ASSERT_TRUE(*got == bodies[i]) << "message " << i << " differs";
+  }
+  EXPECT_EQ(c.pending(), 0u);
+}
+
+TEST_F(BinaryGatewayTest, UrgentMessageOvertakesBulkTransfer) {
+  auto& c = connect();
+  std::mt19937_64 rng{3};
+  auto bulk_body = random_bytes(rng, 256 * 1024 * 1024);
+  call_options bulk_opts;
+  bulk_opts.priority = weft::wire::PRIORITY_BULK;
+  auto bulk = c.call("echo", payload{bulk_body}, bulk_opts);
+  call_options urgent_opts;
+  urgent_opts.priority = weft::wire::PRIORITY_URGENT;
+  auto urgent = c.call("echo", payload{random_bytes(rng, 1024)}, urgent_opts);
+  ASSERT_EQ(urgent.result.wait_for(30s), std::future_status::ready);
+  auto urgent_done = clock_type::now();
+  EXPECT_TRUE(urgent.result.get().ok());
+  // The bulk transfer is far from done when the urgent reply is back.
+  EXPECT_EQ(bulk.result.wait_for(0s), std::future_status::timeout);
+  ASSERT_EQ(bulk.result.wait_for(120s), std::future_status::ready);
+  auto bulk_done = clock_type::now();
+  auto r = bulk.result.get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body.size(), bulk_body.size());
+  auto echoed = r->body.read_all(bulk_body.size());
+  ASSERT_TRUE(echoed.ok());
+  EXPECT_TRUE(*echoed == bulk_body);
+  EXPECT_GT(bulk_done - urgent_done, 10ms);
+}
+
+TEST_F(BinaryGatewayTest, DeadlineCancelsWorkAndAnswersDeadlineExceeded) {
+  auto& c = connect();
+  call_options opts;
+  opts.timeout = absl::Milliseconds(200);
+  auto started = clock_type::now();
+  auto r = c.call_sync("silent", payload{}, opts);
+  auto took = clock_type::now() - started;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(code_of(r.status()), errc::deadline_exceeded) << r.status();
+  EXPECT_GE(took, 150ms);
+  EXPECT_LT(took, 3s);
+  EXPECT_TRUE(eventually([&] { return gateway_.stats->inflight.load() == 0; }));
+}
+
+TEST_F(BinaryGatewayTest, CancelMidTransferFreesTheServersMemory) {
+  auto& c = connect();
+  std::mt19937_64 rng{5};
+  call_options opts;
+  opts.priority = weft::wire::PRIORITY_BULK;
+  auto big = random_bytes(rng, 512 * 1024 * 1024);
+  auto pending = c.call("sink", payload{big}, opts);
+  ASSERT_TRUE(
+    eventually([&] { return gateway_.stats->open_inbound.load() > 0; }));
+  c.cancel(pending.token);
+  ASSERT_EQ(pending.result.wait_for(10s), std::future_status::ready);
+  auto r = pending.result.get();
+  EXPECT_EQ(code_of(r.status()), errc::cancelled);
+  EXPECT_TRUE(
+    eventually([&] { return gateway_.stats->open_inbound.load() == 0; }));
+  EXPECT_EQ(gateway_.stats->inbound_memory.load(), 0);
+  expect_echo_works();
+}
+
+TEST_F(BinaryGatewayTest, ClientThatDiesMidMessageLeavesNothingBehind) {
+  {
+    client_options opts;
+    opts.port = gateway_.port;
+    opts.reconnect = false;
+    auto c = client::connect(opts); // its own actor system and reactor
+    ASSERT_TRUE(c.ok()) << c.status();
+    std::mt19937_64 rng{9};
+    call_options copts;
+    copts.priority = weft::wire::PRIORITY_BULK;
+    auto pending = (*c)->call("sink", payload{random_bytes(rng, 64 << 20)},
+                              copts);
+    ASSERT_TRUE(
+      eventually([&] { return gateway_.stats->open_inbound.load() > 0; }));
+  } // the client and its connection vanish mid-message
+  EXPECT_TRUE(eventually([&] {
+    return gateway_.stats->open_inbound.load() == 0
+           && gateway_.stats->active.load() == 0;
+  }));
+  EXPECT_EQ(gateway_.stats->inbound_memory.load(), 0);
+  expect_echo_works();
+}
+
+// -- raw sockets ---------------------------------------------------------------
+
+/// A blocking loopback socket speaking raw bytes to the gateway.
+class raw_peer {
+public:
+  explicit raw_peer(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr),
+                           sizeof(addr))
+                 == 0;
+  }
+
+  ~raw_peer() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+
+  bool connected() const {
+    return connected_;
+  }
+
+  void write(absl::Span<const std::uint8_t> bytes) {
+    while (!bytes.empty()) {
+      auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0)
+        return;
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  void write(const std::vector<shared_bytes>& slices) {
+    for (const auto& s : slices)
+      write(s.span());
+  }
+
+  void write(absl::string_view text) {
+    write({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+  }
+
+  /// The preface and SETTINGS of a well-behaved client.
+  void hello() {
+    protocol::frame_writer w;
+    w.preface();
+    w.settings(protocol::protocol_settings{});
+    write(w.take());
+  }
+
+  /// Reads until EOF or `limit`; returns all bytes read.
+  std::vector<std::uint8_t> read_until_eof(std::chrono::milliseconds limit) {
+    std::vector<std::uint8_t> all;
+    auto deadline = clock_type::now() + limit;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - clock_type::now());
+      if (left.count() <= 0)
+        break;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        break;
+      std::uint8_t buf[65536];
+      auto n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) {
+        eof_ = true;
+        break;
+      }
+      all.insert(all.end(), buf, buf + n);
+    }
+    return all;
+  }
+
+  /// Reads for up to `quiet` of silence (or EOF); returns the byte count.
+  std::size_t drain_for(std::chrono::milliseconds quiet) {
+    std::size_t total = 0;
+    for (;;) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(quiet.count())) <= 0)
+        return total;
+      std::uint8_t buf[65536];
+      auto n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0)
+        return total;
+      total += static_cast<std::size_t>(n);
+    }
+  }
+
+  bool saw_eof() const {
+    return eof_;
+  }
+
+  int fd() const {
+    return fd_;
+  }
+
+private:
+  int fd_ = -1;
+  bool connected_ = false;
+  bool eof_ = false;
+};
+
+/// Decodes what the server sent; returns the GOAWAY error code if any.
+struct server_said {
+  std::optional<errc> goaway;
+  std::vector<std::pair<std::uint32_t, errc>> cancels;
+};
+
+server_said parse_server_bytes(const std::vector<std::uint8_t>& bytes) {
+  server_said said;
+  protocol::frame_decoder dec{16 * 1024 * 1024, true};
+  dec.feed(shared_bytes{bytes});
+  for (;;) {
+    auto r = dec.next();
+    if (r == protocol::frame_decoder::result::frame) {
+      auto f = dec.take_frame();
+      if (f.is(protocol::frame_type::goaway) && f.payload.size() >= 8)
+        said.goaway = static_cast<errc>(
+          protocol::load_u32(f.payload.data() + 4));
+      if (f.is(protocol::frame_type::cancel) && f.payload.size() >= 4)
+        said.cancels.emplace_back(
+          f.id, static_cast<errc>(protocol::load_u32(f.payload.data())));
+    } else if (r != protocol::frame_decoder::result::preface) {
+      break;
+    }
+  }
+  return said;
+}
+
+std::string header_bytes(std::uint32_t id, const std::string& route,
+                          std::uint64_t total) {
+  weft::wire::MessageHeader h;
+  h.set_id(id);
+  h.set_route(route);
+  h.set_total_size(total);
+  return h.SerializeAsString();
+}
+
+absl::Span<const std::uint8_t> span_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+TEST_F(BinaryGatewayTest, GarbageBytesGetBadPreface) {
+  raw_peer peer{gateway_.port};
+  ASSERT_TRUE(peer.connected());
+  peer.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto said = parse_server_bytes(peer.read_until_eof(5s));
+  EXPECT_TRUE(peer.saw_eof());
+  ASSERT_TRUE(said.goaway.has_value());
+  EXPECT_EQ(*said.goaway, errc::bad_preface);
+  expect_echo_works();
+}
+
+TEST_F(BinaryGatewayTest, WrongVersionGetsUnsupportedVersion) {
+  raw_peer peer{gateway_.port};
+  std::vector<std::uint8_t> pre(protocol::magic.begin(), protocol::magic.end());
+  pre.insert(pre.end(), {9, 0, 0, 0});
+  peer.write(pre);
+  auto said = parse_server_bytes(peer.read_until_eof(5s));
+  ASSERT_TRUE(said.goaway.has_value());
+  EXPECT_EQ(*said.goaway, errc::unsupported_version);
+  expect_echo_works();
+}
+
+TEST_F(BinaryGatewayTest, OversizedLengthGetsFrameTooLarge) {
+  raw_peer peer{gateway_.port};
+  peer.hello();
+  std::uint8_t header[12] = {0x7f, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0, 0, 1};
+  peer.write(header);
+  auto said = parse_server_bytes(peer.read_until_eof(5s));
+  ASSERT_TRUE(said.goaway.has_value());
+  EXPECT_EQ(*said.goaway, errc::frame_too_large);
+  EXPECT_TRUE(peer.saw_eof());
+  expect_echo_works();
+}
+
+TEST_F(BinaryGatewayTest, TruncatedFrameCostsOnlyThatConnection) {
+  {
+    raw_peer peer{gateway_.port};
+    peer.hello();
+    auto hdr = header_bytes(1, "echo", 100);
+    protocol::frame_writer w;
+    w.message(1, span_of(hdr), shared_bytes::copy_of(std::string(100, 'x')),
+              0);
+    auto bytes = w.take();
+    std::vector<std::uint8_t> flat;
+    for (auto& s : bytes)
+      flat.insert(flat.end(), s.data(), s.data() + s.size());
+    flat.resize(flat.size() / 2);
+    peer.write(flat);
+  } // closed halfway through the frame
+  EXPECT_TRUE(eventually([&] { return gateway_.stats->active.load() == 0; }));
+  expect_echo_works();
+}
+
+TEST_F(BinaryGatewayTest, FlippedPayloadBitIsRejectedWithChecksumMismatch) {
+  raw_peer peer{gateway_.port};
+  peer.hello();
+  auto body = shared_bytes::copy_of("a body that will be corrupted");
+  auto hdr = header_bytes(1, "echo", body.size());
+  std::vector<std::uint8_t> flipped(body.data(), body.data() + body.size());
+  flipped[3] ^= 0x10;
+  protocol::frame_writer w;
+  w.message(1, span_of(hdr), shared_bytes{flipped},
+            protocol::checksum::of(span_of(hdr), body.span()));
+  peer.write(w.take());
+  // The connection stays up: a GOAWAY-free CANCEL for id 1.
+  std::vector<std::uint8_t> got;
+  ASSERT_TRUE(eventually([&] {
+    auto more = peer.read_until_eof(50ms);
+    got.insert(got.end(), more.begin(), more.end());
+    return !parse_server_bytes(got).cancels.empty();
+  }));
+  auto said = parse_server_bytes(got);
+  EXPECT_FALSE(said.goaway.has_value());
+  ASSERT_EQ(said.cancels.size(), 1u);
+  EXPECT_EQ(said.cancels[0].first, 1u);
+  EXPECT_EQ(said.cancels[0].second, errc::checksum_mismatch);
+  EXPECT_EQ(gateway_.stats->requests.load(), 0u);
+}
+
+TEST_F(BinaryGatewayTest, CancelFloodClosesTheConnection) {
+  raw_peer peer{gateway_.port};
+  peer.hello();
+  protocol::frame_writer w;
+  for (std::uint32_t i = 0; i < 500; ++i)
+    w.cancel(2 * i + 1, errc::cancelled, "");
+  peer.write(w.take());
+  auto said = parse_server_bytes(peer.read_until_eof(5s));
+  ASSERT_TRUE(said.goaway.has_value());
+  EXPECT_EQ(*said.goaway, errc::cancel_flood);
+  expect_echo_works();
+}
+
+TEST_F(BinaryGatewayTest, PingFloodThatNeverReadsIsClosed) {
+  raw_peer peer{gateway_.port};
+  int small = 4096;
+  ::setsockopt(peer.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  peer.hello();
+  protocol::frame_writer w;
+  std::array<std::uint8_t, 8> opaque{};
+  for (int i = 0; i < 1'000'000; ++i)
+    w.ping(false, opaque);
+  // Write from another thread: the server stops reading us once it closes.
+  std::thread writer{[&peer, slices = w.take()] { peer.write(slices); }};
+  EXPECT_TRUE(eventually(
+    [&] {
+      return gateway_.stats->connection_errors_of(errc::control_flood) > 0;
+    },
+    20s));
+  ::shutdown(peer.fd(), SHUT_RDWR);
+  writer.join();
+  expect_echo_works();
+}
+
+TEST_F(BinaryGatewayTest, DISABLED_SlowReaderBoundsWhatTheServerSends) {
+  raw_peer peer{gateway_.port};
+  peer.hello();
+  // Ask for 64 MiB of replies and never send a WINDOW update.
+  protocol::frame_writer w;
+  auto body = shared_bytes{std::vector<std::uint8_t>(1024 * 1024, 0x5a)};
+  for (std::uint32_t i = 0; i < 64; ++i) {
+    auto id = 2 * i + 1;
+    auto hdr = header_bytes(id, "echo", body.size());
+    w.begin(id, span_of(hdr));
+    protocol::checksum sum;
+    sum.update(span_of(hdr));
+    sum.update(body.span());
+    for (std::size_t off = 0; off < body.size(); off += 65536) {
+      bool end = off + 65536 >= body.size();
+      w.chunk(id, body.slice(off, 65536), end, end ? sum.digest() : 0);
+    }
+  }
+  // The server's own receive windows would stop us too; send with a writer
+  // thread and read only what arrives before the server must stop.
+  std::thread writer{[&peer, slices = w.take()] { peer.write(slices); }};
+  auto received = peer.drain_for(1500ms);
+  protocol::protocol_settings defaults;
+  // Replies stop at the connection window (plus frame headers, preface,
+  // settings and window updates for our requests).
+  EXPECT_LE(received, defaults.initial_connection_window + 64 * 1024);
+  EXPECT_GE(received, defaults.initial_connection_window / 2);
+  ::shutdown(peer.fd(), SHUT_RDWR);
+  writer.join();
+}
+
+} // namespace
+} // namespace weft
