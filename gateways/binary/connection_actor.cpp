@@ -26,9 +26,6 @@ struct connection_state {
   std::shared_ptr<io::channel> channel;
   std::unique_ptr<protocol::session> session;
   connection_context ctx;
-  /// Bytes handed to the reactor, and how many of them it wrote.
-  std::uint64_t handed = 0;
-  std::uint64_t written = 0;
   /// Requests dispatched to handlers and not answered yet.
   std::size_t inflight = 0;
   /// Received bytes not reported to the reactor while over the inflight cap.
@@ -169,19 +166,19 @@ void on_closed_session(connection_self self, const session_event& ev) {
   }
 }
 
-/// Hands frames to the reactor while it has room for them.
+/// Hands frames to the reactor while it has room for them. The reactor's
+/// own counter says how much is still queued; when it is full, the io_sent
+/// that follows its falling under the low watermark brings us back here.
 void flush(connection_self self) {
   auto& st = self->state;
   const auto limit = st.ctx.options->write_ahead;
   while (st.session->wants_write()) {
-    auto queued = st.handed - st.written;
+    auto queued = st.channel->bytes_queued();
     if (queued >= limit)
       break;
     auto out = st.session->take_output(static_cast<std::size_t>(limit - queued));
     if (out.empty())
       break;
-    for (const auto& slice : out)
-      st.handed += slice.size();
     st.channel->send(std::move(out));
   }
 }
@@ -271,10 +268,7 @@ caf::behavior connection(connection_self self,
       else
         s.deferred_consumed += batch.size();
     },
-    [self](io_sent_atom, std::uint64_t total_written) {
-      self->state.written = total_written;
-      step(self);
-    },
+    [self](io_sent_atom, std::uint64_t) { step(self); },
     [self](io_closed_atom, const caf::error& reason) {
       auto& s = self->state;
       if (reason && reason != caf::sec::none)

@@ -83,8 +83,6 @@ struct client_state {
   std::shared_ptr<client_status> status;
   std::shared_ptr<io::channel> channel;
   std::unique_ptr<protocol::session> session;
-  std::uint64_t handed = 0;
-  std::uint64_t written = 0;
   absl::flat_hash_map<std::uint64_t, call_entry> calls;
   absl::flat_hash_map<std::uint32_t, std::uint64_t> by_id;
   /// Calls waiting for a connection, oldest first.
@@ -217,8 +215,6 @@ absl::Status open_connection(client_self self) {
   if (!channel.ok())
     return channel.status();
   st.channel = *channel;
-  st.handed = 0;
-  st.written = 0;
   st.session = std::make_unique<protocol::session>(
     protocol::role::client, st.opts.session, absl::Now());
   st.channel->start(caf::actor_cast<caf::actor>(self));
@@ -230,15 +226,14 @@ void flush(client_self self) {
   auto& st = self->state;
   constexpr std::uint64_t write_ahead = 256 * 1024;
   while (st.session->wants_write()) {
-    auto queued = st.handed - st.written;
+    // The reactor's counter; io_sent wakes us when it falls again.
+    auto queued = st.channel->bytes_queued();
     if (queued >= write_ahead)
       break;
     auto out = st.session->take_output(
       static_cast<std::size_t>(write_ahead - queued));
     if (out.empty())
       break;
-    for (const auto& slice : out)
-      st.handed += slice.size();
     st.channel->send(std::move(out));
   }
 }
@@ -437,10 +432,7 @@ caf::behavior client_actor(client_self self, io::reactor_pool* pool,
       if (s.channel)
         s.channel->consumed(batch.size());
     },
-    [self](io_sent_atom, std::uint64_t total) {
-      self->state.written = total;
-      step(self);
-    },
+    [self](io_sent_atom, std::uint64_t) { step(self); },
     [self](io_closed_atom, const caf::error& reason) {
       auto& s = self->state;
       if (s.session && !s.session->closed()) {

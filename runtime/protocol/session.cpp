@@ -451,6 +451,10 @@ void session::on_chunk(const frame& f, absl::Time) {
     session_event ev;
     ev.what = session_event::kind::progress;
     ev.id = f.id;
+    // Who the message answers, so a client can route progress to its call.
+    ev.header.set_kind(in.header.kind());
+    ev.header.set_reply_to(in.header.reply_to());
+    ev.header.set_route(in.header.route());
     ev.done = in.received;
     ev.total = in.total;
     push_event(std::move(ev));

@@ -54,7 +54,8 @@ struct session_event {
     /// A whole inbound message (request, reply, push, one-way): `id`,
     /// `header`, `body`. A reply's header.reply_to names our request.
     message,
-    /// Inbound progress of a large message `id`: `done` of `total` bytes.
+    /// Inbound progress of a large message `id`: `done` of `total` bytes;
+    /// `header` holds its kind, route and reply_to.
     progress,
     /// A message ended early: `id`, `code`, `text`; `ours` tells whether
     /// the message was one we sent (rejected by the peer, or our request
