@@ -84,6 +84,8 @@ struct client_state {
   std::shared_ptr<io::channel> channel;
   std::unique_ptr<protocol::session> session;
   absl::flat_hash_map<std::uint64_t, call_entry> calls;
+  /// Body bytes of the calls in `calls`.
+  std::uint64_t pending_bytes = 0;
   absl::flat_hash_map<std::uint32_t, std::uint64_t> by_id;
   /// Calls waiting for a connection, oldest first.
   std::deque<std::uint64_t> waiting;
@@ -125,6 +127,7 @@ void finish(client_self self, std::uint64_t token, call_result result) {
     return;
   auto entry = std::move(i->second);
   st.calls.erase(i);
+  st.pending_bytes -= entry.call.body.size();
   if (entry.id != 0)
     st.by_id.erase(entry.id);
   st.status->pending = st.calls.size();
@@ -381,6 +384,16 @@ caf::behavior client_actor(client_self self, io::reactor_pool* pool,
     [self](client_call& call) {
       auto& s = self->state;
       auto token = call.token;
+      if (s.calls.size() >= s.opts.max_pending_calls
+          || s.pending_bytes + call.body.size() > s.opts.max_pending_bytes) {
+        if (call.done)
+          call.done(make_status(
+            errc::overloaded,
+            absl::StrCat("the client has ", s.calls.size(), " calls and ",
+                         s.pending_bytes, " bytes pending")));
+        return;
+      }
+      s.pending_bytes += call.body.size();
       call_entry entry;
       if (call.opts.timeout > absl::ZeroDuration())
         entry.deadline = absl::Now() + call.opts.timeout;

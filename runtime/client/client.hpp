@@ -33,6 +33,11 @@ struct client_options {
   absl::Duration backoff_max = absl::Seconds(10);
   /// Reactor threads when the client makes its own actor system.
   std::size_t io_threads = 1;
+  /// Back-pressure: calls past either bound fail at once with `overloaded`
+  /// instead of queueing without limit (bodies of pending calls count
+  /// toward `max_pending_bytes`; file bodies count by their size).
+  std::size_t max_pending_calls = 65536;
+  std::uint64_t max_pending_bytes = 1ull << 30;
 };
 
 /// Per-call settings.

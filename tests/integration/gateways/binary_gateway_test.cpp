@@ -336,6 +336,29 @@ TEST_F(BinaryGatewayTest, DrainFinishesInFlightRequestsThenRefusesNewOnes) {
   EXPECT_FALSE(late.ok());
 }
 
+TEST_F(BinaryGatewayTest, ClientFailsFastWhenTooMuchIsPending) {
+  client_options opts;
+  opts.port = gateway_.port;
+  opts.reconnect = false;
+  opts.max_pending_calls = 4;
+  auto c = client::connect(node_->system(), node_->reactors(), opts);
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::vector<pending_call> calls;
+  call_options slow;
+  slow.timeout = absl::Seconds(5);
+  for (int i = 0; i < 4; ++i)
+    calls.push_back((*c)->call("silent", payload{}, slow));
+  auto rejected = (*c)->call_sync("echo", payload{});
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(code_of(rejected.status()), errc::overloaded);
+  for (auto& p : calls)
+    (*c)->cancel(p.token);
+  for (auto& p : calls)
+    EXPECT_EQ(code_of(p.result.get().status()), errc::cancelled);
+  auto ok = (*c)->call_sync("echo", payload{shared_bytes::copy_of("x")});
+  EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
 // -- raw sockets ---------------------------------------------------------------
 
 /// A blocking loopback socket speaking raw bytes to the gateway.

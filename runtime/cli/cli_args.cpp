@@ -1,0 +1,298 @@
+#include "runtime/cli/cli_args.hpp"
+
+#include <functional>
+#include <limits>
+
+#include <absl/strings/ascii.h>
+#include <absl/strings/match.h>
+#include <absl/strings/numbers.h>
+#include <absl/strings/str_cat.h>
+#include <absl/strings/strip.h>
+
+#include "runtime/error_bridge.hpp"
+
+namespace weft::cli {
+
+namespace {
+
+absl::Status fail(absl::string_view text) {
+  return make_status(errc::invalid_argument, text);
+}
+
+/// One `--name VALUE` flag of a command; every flag of `weft` takes a value.
+struct flag_spec {
+  absl::string_view name;
+  std::function<absl::Status(cli_args&, absl::string_view)> set;
+};
+
+/// Parses a whole number of milliseconds in [min, max].
+absl::Status parse_ms(absl::string_view flag, absl::string_view text,
+                      std::int64_t min, absl::Duration& out) {
+  constexpr std::int64_t max = std::numeric_limits<std::int32_t>::max();
+  std::int64_t ms = 0;
+  if (!absl::SimpleAtoi(text, &ms) || ms < min || ms > max)
+    return fail(absl::StrCat("--", flag, " needs milliseconds from ", min,
+                             " to ", max, ", got '", text, "'"));
+  out = absl::Milliseconds(ms);
+  return absl::OkStatus();
+}
+
+std::vector<flag_spec> call_flags() {
+  return {
+    {"data",
+     [](cli_args& a, absl::string_view v) {
+       a.data = std::string{v};
+       return absl::OkStatus();
+     }},
+    {"file",
+     [](cli_args& a, absl::string_view v) {
+       if (v.empty())
+         return fail("--file needs a PATH");
+       a.file = std::string{v};
+       return absl::OkStatus();
+     }},
+    {"out",
+     [](cli_args& a, absl::string_view v) {
+       if (v.empty())
+         return fail("--out needs a PATH");
+       a.out = std::string{v};
+       return absl::OkStatus();
+     }},
+    {"priority",
+     [](cli_args& a, absl::string_view v) {
+       int p = 0;
+       if (!absl::SimpleAtoi(v, &p) || p < 0 || p > 3)
+         return fail(absl::StrCat(
+           "--priority needs 0 (urgent) to 3 (bulk), got '", v, "'"));
+       a.priority = p;
+       return absl::OkStatus();
+     }},
+    {"timeout",
+     [](cli_args& a, absl::string_view v) {
+       return parse_ms("timeout", v, 1, a.timeout);
+     }},
+    {"content-type",
+     [](cli_args& a, absl::string_view v) {
+       a.content_type = std::string{v};
+       return absl::OkStatus();
+     }},
+    {"meta",
+     [](cli_args& a, absl::string_view v) {
+       auto eq = v.find('=');
+       if (eq == absl::string_view::npos || eq == 0)
+         return fail(absl::StrCat("--meta needs KEY=VALUE, got '", v, "'"));
+       a.metadata[std::string{v.substr(0, eq)}] = std::string{v.substr(eq + 1)};
+       return absl::OkStatus();
+     }},
+  };
+}
+
+std::vector<flag_spec> ping_flags() {
+  return {
+    {"count",
+     [](cli_args& a, absl::string_view v) {
+       std::uint64_t n = 0;
+       if (!absl::SimpleAtoi(v, &n) || n == 0)
+         return fail(
+           absl::StrCat("--count needs a positive number, got '", v, "'"));
+       a.count = n;
+       return absl::OkStatus();
+     }},
+    {"interval",
+     [](cli_args& a, absl::string_view v) {
+       return parse_ms("interval", v, 0, a.interval);
+     }},
+    {"timeout",
+     [](cli_args& a, absl::string_view v) {
+       return parse_ms("timeout", v, 1, a.timeout);
+     }},
+  };
+}
+
+absl::string_view verb_name(verb v) {
+  switch (v) {
+    case verb::call:
+      return "call";
+    case verb::ping:
+      return "ping";
+    case verb::none:
+      break;
+  }
+  return "";
+}
+
+} // namespace
+
+absl::Status parse_host_port(absl::string_view text, std::string& host,
+                             std::uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0)
+    return fail(absl::StrCat("bad address '", text,
+                             "': expected HOST:PORT, e.g. 127.0.0.1:7700"));
+  auto h = text.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']')
+    h = h.substr(1, h.size() - 2);
+  else if (absl::StrContains(h, ':'))
+    return fail(absl::StrCat("bad address '", text,
+                             "': write an IPv6 host in brackets, [::1]:7700"));
+  std::uint32_t p = 0;
+  auto digits = text.substr(colon + 1);
+  if (h.empty() || digits.empty()
+      || !absl::ascii_isdigit(static_cast<unsigned char>(digits.front()))
+      || !absl::SimpleAtoi(digits, &p) || p == 0 || p > 65535)
+    return fail(absl::StrCat("bad address '", text,
+                             "': expected HOST:PORT with a port from 1 to "
+                             "65535"));
+  host = std::string{h};
+  port = static_cast<std::uint16_t>(p);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<cli_args> cli_args::parse(const std::vector<std::string>& args) {
+  cli_args result;
+  if (args.empty())
+    return fail("missing command: call or ping (see weft --help)");
+  absl::string_view first = args[0];
+  if (first == "--help" || first == "-h" || first == "help") {
+    result.help = true;
+    return result;
+  }
+  if (first == "--version") {
+    result.version = true;
+    return result;
+  }
+  if (first == "call")
+    result.command = verb::call;
+  else if (first == "ping")
+    result.command = verb::ping;
+  else if (absl::StartsWith(first, "-"))
+    return fail(absl::StrCat("unknown flag ", first,
+                             " before the command (see weft --help)"));
+  else
+    return fail(absl::StrCat("unknown command '", first,
+                             "': expected call or ping (see weft --help)"));
+  auto name = verb_name(result.command);
+  // --help anywhere (before a "--") wins, so `weft call --help` always works.
+  for (std::size_t i = 1; i < args.size() && args[i] != "--"; ++i)
+    if (args[i] == "--help" || args[i] == "-h") {
+      result.help = true;
+      return result;
+    }
+  auto flags = result.command == verb::call ? call_flags() : ping_flags();
+  std::vector<std::string> positional;
+  bool only_positional = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (only_positional || arg == "-" || !absl::StartsWith(arg, "-")) {
+      positional.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      only_positional = true;
+      continue;
+    }
+    if (!absl::ConsumePrefix(&arg, "--") || arg.empty())
+      return fail(absl::StrCat("unknown flag ", args[i], " for weft ", name,
+                               " (see weft ", name, " --help)"));
+    auto flag_name = arg;
+    std::optional<absl::string_view> value;
+    if (auto eq = arg.find('='); eq != absl::string_view::npos) {
+      flag_name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    const flag_spec* spec = nullptr;
+    for (const auto& f : flags)
+      if (f.name == flag_name)
+        spec = &f;
+    if (spec == nullptr)
+      return fail(absl::StrCat("unknown flag --", flag_name, " for weft ", name,
+                               " (see weft ", name, " --help)"));
+    if (!value) {
+      if (i + 1 >= args.size())
+        return fail(absl::StrCat("--", flag_name, " needs a value"));
+      value = args[++i];
+    }
+    if (auto st = spec->set(result, *value); !st.ok())
+      return st;
+  }
+  std::size_t wanted = result.command == verb::call ? 2 : 1;
+  if (positional.empty())
+    return fail(absl::StrCat("missing HOST:PORT (usage: ",
+                             result.command == verb::call
+                               ? "weft call HOST:PORT ROUTE [options]"
+                               : "weft ping HOST:PORT [options]",
+                             ")"));
+  if (auto st = parse_host_port(positional[0], result.host, result.port);
+      !st.ok())
+    return st;
+  if (positional.size() < wanted)
+    return fail("missing ROUTE (usage: weft call HOST:PORT ROUTE [options])");
+  if (positional.size() > wanted)
+    return fail(absl::StrCat("unexpected argument '", positional[wanted],
+                             "' (see weft ", name, " --help)"));
+  if (result.command == verb::call) {
+    result.route = positional[1];
+    if (result.route.empty())
+      return fail("ROUTE must not be empty");
+    if (result.data && result.file)
+      return fail("--data and --file are exclusive: give one body");
+  }
+  return result;
+}
+
+std::string usage_text(verb command) {
+  switch (command) {
+    case verb::call:
+      return "usage: weft call HOST:PORT ROUTE [options]\n"
+             "\n"
+             "Sends one request to ROUTE on the weft node at HOST:PORT and\n"
+             "prints the reply body to stdout as raw bytes. The body comes\n"
+             "from --data, --file, or stdin when stdin is not a terminal.\n"
+             "\n"
+             "options:\n"
+             "  --data TEXT          the request body, verbatim\n"
+             "  --file PATH          stream the request body from PATH\n"
+             "  --out PATH           write the reply body to PATH, not stdout\n"
+             "  --priority N         0 urgent, 1 high, 2 normal (default),\n"
+             "                       3 bulk\n"
+             "  --timeout MS         deadline of the call (default: none)\n"
+             "  --content-type T     the request's content type\n"
+             "                       (default: application/octet-stream)\n"
+             "  --meta K=V           a metadata entry; repeatable\n"
+             "  --help               print this text and exit\n"
+             "\n"
+             "exit codes: 0 ok, 1 error reply or deadline, 2 usage,\n"
+             "3 cannot connect or connection lost, 130 interrupted\n";
+    case verb::ping:
+      return "usage: weft ping HOST:PORT [options]\n"
+             "\n"
+             "Sends protocol PINGs to the weft node at HOST:PORT and prints\n"
+             "each round-trip time, then min/avg/max.\n"
+             "\n"
+             "options:\n"
+             "  --count N            stop after N pings (default: until\n"
+             "                       Ctrl-C)\n"
+             "  --interval MS        pause between pings (default: 1000)\n"
+             "  --timeout MS         wait for each answer (default: 5000)\n"
+             "  --help               print this text and exit\n"
+             "\n"
+             "exit codes: 0 every ping answered, 1 a ping lost, 2 usage,\n"
+             "3 cannot connect or connection lost\n";
+    case verb::none:
+      break;
+  }
+  return "usage: weft COMMAND [options]\n"
+         "\n"
+         "The command-line client of a weft node's binary protocol.\n"
+         "\n"
+         "commands:\n"
+         "  call HOST:PORT ROUTE   send one request, print the reply body\n"
+         "  ping HOST:PORT         measure round-trip times\n"
+         "\n"
+         "  weft COMMAND --help    options of a command\n"
+         "  weft --version         print the version and exit\n"
+         "\n"
+         "exit codes: 0 ok, 1 error reply, 2 usage, 3 connection failure\n";
+}
+
+} // namespace weft::cli

@@ -1,0 +1,287 @@
+// Runs the real `weft` tool against a real `weftd` on a free loopback port:
+// bodies, files, --out, errors and their exit codes, ping.
+
+#include <arpa/inet.h>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <netinet/in.h>
+#include <random>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <absl/strings/numbers.h>
+#include <absl/strings/str_format.h>
+#include <absl/strings/str_split.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "runtime/protocol/checksum.hpp"
+#include "tests/integration/process.hpp"
+
+namespace weft {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using weft::testing::bin_path;
+using weft::testing::child_options;
+using weft::testing::child_process;
+
+/// What one run of `weft` produced.
+struct run_result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs `weft args...` to completion with `stdin_data` as its stdin.
+run_result run_weft(const std::vector<std::string>& args,
+                    std::string stdin_data = {}) {
+  child_options opts;
+  opts.stdin_data = std::move(stdin_data);
+  child_process weft{bin_path("weft"), args, std::move(opts)};
+  run_result result;
+  if (!weft.started())
+    return result;
+  auto code = weft.wait_exit(60s);
+  result.code = code.value_or(-1);
+  result.out = weft.stdout_output();
+  result.err = weft.output();
+  return result;
+}
+
+std::string read_whole(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+std::string random_bytes(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 gen{seed};
+  std::string bytes(n, '\0');
+  for (std::size_t i = 0; i < n; i += 8) {
+    auto word = gen();
+    for (std::size_t j = 0; j < 8 && i + j < n; ++j)
+      bytes[i + j] = static_cast<char>((word >> (8 * j)) & 0xff);
+  }
+  return bytes;
+}
+
+/// The JSON the `sink` route answers for `body`.
+std::string sink_json(const std::string& body) {
+  auto sum = protocol::checksum::of(
+    {}, {reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
+  return absl::StrFormat(R"({"size":%d,"xxh3":"%016x"})", body.size(), sum);
+}
+
+/// A loopback port with nothing listening: bound (so nobody else takes it
+/// while the test runs) but never listened on, so connecting is refused.
+class dead_port {
+public:
+  dead_port() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof(addr);
+    auto* sa = reinterpret_cast<sockaddr*>(&addr);
+    if (fd_ >= 0 && ::bind(fd_, sa, len) == 0
+        && ::getsockname(fd_, sa, &len) == 0)
+      port_ = ntohs(addr.sin_port);
+  }
+  ~dead_port() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  dead_port(const dead_port&) = delete;
+  dead_port& operator=(const dead_port&) = delete;
+
+  std::uint16_t port() const {
+    return port_;
+  }
+
+private:
+  int fd_;
+  std::uint16_t port_ = 0;
+};
+
+/// Each test gets its own weftd on a free port and a scratch directory.
+class WeftCliTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "weft_cli_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    weftd_ = std::make_unique<child_process>(
+      bin_path("weftd"),
+      std::vector<std::string>{"--tcp-listen", "127.0.0.1:0"});
+    ASSERT_TRUE(weftd_->started());
+    auto line = weftd_->wait_for_line("event=binary.listening", 10s);
+    ASSERT_TRUE(line) << weftd_->output();
+    auto at = line->find("address=127.0.0.1:");
+    ASSERT_NE(at, std::string::npos) << *line;
+    auto rest = line->substr(at + std::string{"address=127.0.0.1:"}.size());
+    std::string port_text = rest.substr(0, rest.find(' '));
+    std::uint32_t port = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(port_text, &port)) << *line;
+    ASSERT_GT(port, 0u);
+    address_ = "127.0.0.1:" + port_text;
+  }
+
+  void TearDown() override {
+    weftd_.reset();
+    std::error_code ignored;
+    if (!dir_.empty())
+      std::filesystem::remove_all(dir_, ignored);
+  }
+
+  std::string write_file(const std::string& name, const std::string& bytes) {
+    auto path = dir_ + "/" + name;
+    std::ofstream{path, std::ios::binary} << bytes;
+    return path;
+  }
+
+  std::string dir_;
+  std::string address_;
+  std::unique_ptr<child_process> weftd_;
+};
+
+TEST_F(WeftCliTest, EchoWithDataPrintsTheBodyAndExitsZero) {
+  auto r = run_weft({"call", address_, "echo", "--data", "hi"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "hi");
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
+TEST_F(WeftCliTest, BodyComesFromStdinWithoutDataOrFile) {
+  auto r = run_weft({"call", address_, "echo", "--priority", "0", "--meta",
+                     "trace=abc", "--content-type", "text/plain"},
+                    "from stdin\n");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "from stdin\n");
+}
+
+TEST_F(WeftCliTest, FileThroughSinkMatchesSizeAndChecksum) {
+  auto body = random_bytes(5 * 1024 * 1024, 1);
+  auto path = write_file("five.bin", body);
+  auto r = run_weft({"call", address_, "sink", "--file", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, sink_json(body));
+  EXPECT_THAT(r.err, IsEmpty()) << "no progress bar without a terminal";
+}
+
+TEST_F(WeftCliTest, OutWritesTheExactBytesOfALargeEcho) {
+  // 20 MiB is above the client's 8 MiB spill threshold: the reply arrives
+  // in a temporary file and is copied to --out piece by piece.
+  auto body = random_bytes(20 * 1024 * 1024, 2);
+  auto in = write_file("twenty.bin", body);
+  auto out = dir_ + "/reply.bin";
+  auto r = run_weft(
+    {"call", address_, "echo", "--file", in, "--out", out, "--priority", "3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, IsEmpty());
+  EXPECT_THAT(r.err, IsEmpty()) << "no progress bar without a terminal";
+  auto written = read_whole(out);
+  EXPECT_EQ(written.size(), body.size());
+  EXPECT_TRUE(written == body) << "the reply differs from the request";
+}
+
+TEST_F(WeftCliTest, UnknownRouteExitsOneWithNotFound) {
+  auto r = run_weft({"call", address_, "no-such-route", "--data", "x"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("error: not_found (2): "));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
+TEST_F(WeftCliTest, OneMillisecondTimeoutOnALargeUploadIsDeadlineExceeded) {
+  // 32 MiB cannot cross loopback, be checksummed and answered in 1 ms: the
+  // client's deadline (or the node's, whichever fires first) ends the call.
+  auto path = write_file("big.bin", random_bytes(32 * 1024 * 1024, 3));
+  auto r
+    = run_weft({"call", address_, "sink", "--file", path, "--timeout", "1"});
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("error: deadline_exceeded (6): "));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
+TEST_F(WeftCliTest, PingCountTwoPrintsTwoRoundTripsAndASummary) {
+  auto r = run_weft({"ping", address_, "--count", "2", "--interval", "10"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> rtt_lines;
+  for (absl::string_view line : absl::StrSplit(r.out, '\n'))
+    if (line.find("seq=") != absl::string_view::npos
+        && line.find(" ms") != absl::string_view::npos)
+      rtt_lines.emplace_back(line);
+  ASSERT_EQ(rtt_lines.size(), 2u) << r.out;
+  EXPECT_THAT(rtt_lines[0], HasSubstr("seq=1 time="));
+  EXPECT_THAT(rtt_lines[1], HasSubstr("seq=2 time="));
+  EXPECT_THAT(r.out, HasSubstr("2 pings sent, 2 pongs received, 0% lost"));
+  EXPECT_THAT(r.out, HasSubstr("rtt min/avg/max = "));
+}
+
+TEST(WeftCliUsageTest, UnknownFlagExitsTwoNamingIt) {
+  auto r = run_weft({"call", "127.0.0.1:7700", "echo", "--bogus", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--bogus"));
+}
+
+TEST(WeftCliUsageTest, BadHostPortExitsTwoNamingIt) {
+  for (std::string bad : {"localhost", "127.0.0.1:", "127.0.0.1:0",
+                          "127.0.0.1:70000", ":7700", "host:port"}) {
+    auto r = run_weft({"call", bad, "echo", "--data", "x"});
+    EXPECT_EQ(r.code, 2) << bad;
+    EXPECT_THAT(r.err, HasSubstr("bad address '" + bad + "'")) << bad;
+  }
+}
+
+TEST(WeftCliUsageTest, MissingArgumentsExitTwo) {
+  auto none = run_weft({});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_THAT(none.err, HasSubstr("missing command"));
+  auto no_route = run_weft({"call", "127.0.0.1:7700"});
+  EXPECT_EQ(no_route.code, 2);
+  EXPECT_THAT(no_route.err, HasSubstr("missing ROUTE"));
+  auto both = run_weft({"call", "127.0.0.1:7700", "echo", "--data", "x",
+                        "--file", "/etc/hostname"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_THAT(both.err, HasSubstr("exclusive"));
+  auto bad_priority
+    = run_weft({"call", "127.0.0.1:7700", "echo", "--priority", "4"});
+  EXPECT_EQ(bad_priority.code, 2);
+  EXPECT_THAT(bad_priority.err, HasSubstr("--priority"));
+}
+
+TEST(WeftCliUsageTest, HelpPrintsUsageAndExitsZero) {
+  auto general = run_weft({"--help"});
+  EXPECT_EQ(general.code, 0);
+  EXPECT_THAT(general.out, HasSubstr("usage: weft COMMAND"));
+  auto call = run_weft({"call", "--help"});
+  EXPECT_EQ(call.code, 0);
+  EXPECT_THAT(call.out, HasSubstr("usage: weft call HOST:PORT ROUTE"));
+  auto ping = run_weft({"ping", "--help"});
+  EXPECT_EQ(ping.code, 0);
+  EXPECT_THAT(ping.out, HasSubstr("--count N"));
+}
+
+TEST(WeftCliUsageTest, NothingListeningExitsThree) {
+  dead_port nobody;
+  ASSERT_NE(nobody.port(), 0);
+  auto address = "127.0.0.1:" + std::to_string(nobody.port());
+  auto call = run_weft({"call", address, "echo", "--data", "x"});
+  EXPECT_EQ(call.code, 3);
+  EXPECT_THAT(call.err, HasSubstr("error: "));
+  auto ping = run_weft({"ping", address, "--count", "1"});
+  EXPECT_EQ(ping.code, 3);
+}
+
+TEST(WeftCliUsageTest, MissingFileExitsTwoNamingIt) {
+  auto r = run_weft({"call", "127.0.0.1:7700", "sink", "--file",
+                     "/nonexistent/weft-cli-test.bin"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("/nonexistent/weft-cli-test.bin"));
+}
+
+} // namespace
+} // namespace weft
