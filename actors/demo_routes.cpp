@@ -44,7 +44,7 @@ caf::behavior sink_route(caf::event_based_actor*) {
       }
       response rsp;
       rsp.body = payload{shared_bytes::copy_of(absl::StrFormat(
-        R"({"size":%d,"xxh3":"%016x"})", body.size(), sum.digest()))};
+        R"({"size":%d,"crc64":"%016x"})", body.size(), sum.digest()))};
       rsp.content_type = "application/json";
       return rsp;
     },

@@ -10,8 +10,8 @@ namespace weft {
 /// Handles `(request_atom, request) -> response`.
 caf::actor spawn_echo_route(caf::actor_system& sys);
 
-/// The demo app's `sink` route: the reply is `{"size":N,"xxh3":"<hex>"}`
-/// (application/json), the size and XXH3-64 checksum of the request body.
+/// The demo app's `sink` route: the reply is `{"size":N,"crc64":"<hex>"}`
+/// (application/json), the size and CRC-64 checksum (docs/protocol.md §4.3) of the request body.
 /// Handles `(request_atom, request) -> response`.
 caf::actor spawn_sink_route(caf::actor_system& sys);
 

@@ -8,7 +8,7 @@ WEFT_PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libxxhash-dev
+  libisal-dev libxxhash-dev
   libssl-dev
 )
 

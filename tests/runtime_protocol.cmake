@@ -12,6 +12,7 @@ endif()
 
 weft_test(weft_unit_runtime_protocol
   SOURCES
+    unit/runtime/protocol/checksum_test.cpp
     unit/runtime/protocol/frame_decoder_test.cpp
     unit/runtime/protocol/protocol_settings_test.cpp
     unit/runtime/protocol/session_test.cpp

@@ -342,7 +342,7 @@ void session::on_message(const frame& f, absl::Time now) {
   auto body = f.payload.slice(header_length_size + header_len, body_len);
   auto expected = load_u64(p + len - checksum_size);
   if (checksum::of(header_bytes, body.span()) != expected) {
-    reject(f.id, errc::checksum_mismatch, "XXH3-64 checksum mismatch");
+    reject(f.id, errc::checksum_mismatch, "CRC-64 checksum mismatch");
     return;
   }
   auto deadline = header.deadline_ms() > 0
@@ -476,7 +476,7 @@ void session::on_chunk(const frame& f, absl::Time) {
     return;
   }
   if (in.sum.digest() != load_u64(f.payload.data() + body_len)) {
-    reject(f.id, errc::checksum_mismatch, "XXH3-64 checksum mismatch");
+    reject(f.id, errc::checksum_mismatch, "CRC-64 checksum mismatch");
     return;
   }
   // The deadline counts from the BEGIN frame (docs/protocol.md §4.2).

@@ -24,7 +24,7 @@ inline constexpr std::uint8_t version_major = 1;
 inline constexpr std::uint8_t version_minor = 0;
 
 inline constexpr std::size_t frame_header_size = 12;
-/// Bytes of the XXH3-64 checksum that ends every message.
+/// Bytes of the CRC-64 checksum that ends every message.
 inline constexpr std::size_t checksum_size = 8;
 /// The MESSAGE frame's u32 header length field.
 inline constexpr std::size_t header_length_size = 4;

@@ -73,7 +73,7 @@ std::string random_bytes(std::size_t n, std::uint64_t seed) {
 std::string sink_json(const std::string& body) {
   auto sum = protocol::checksum::of(
     {}, {reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
-  return absl::StrFormat(R"({"size":%d,"xxh3":"%016x"})", body.size(), sum);
+  return absl::StrFormat(R"({"size":%d,"crc64":"%016x"})", body.size(), sum);
 }
 
 /// A loopback port with nothing listening: bound (so nobody else takes it

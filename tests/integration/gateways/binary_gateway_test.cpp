@@ -152,7 +152,7 @@ TEST_F(BinaryGatewayTest, SinkReportsSizeAndChecksum) {
   ASSERT_TRUE(r.ok()) << r.status();
   char expected[96];
   std::snprintf(expected, sizeof(expected),
-                R"({"size":%zu,"xxh3":"%016llx"})", body.size(),
+                R"({"size":%zu,"crc64":"%016llx"})", body.size(),
                 static_cast<unsigned long long>(
                   protocol::checksum::of({}, body.span())));
   EXPECT_EQ(r->body.bytes().view(), expected);

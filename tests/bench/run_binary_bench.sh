@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Runs the binary-protocol benchmarks of issue 3 in one go, weft and its
+# references side by side, and prints a table with ratios (docs/benchmarks.md).
+# Builds nothing: build first, e.g.
+#   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DWEFT_BUILD_TESTS=OFF
+#   ninja -C build-bench weftd weft_load weft_echo_ref weft_echo_broker
+#
+# usage: tests/bench/run_binary_bench.sh [BUILD_DIR]      (default: build-bench)
+# env:   CELL_SECONDS (3) and WARMUP_SECONDS (0.5) per echo cell,
+#        BULK_BYTES (1 GiB), IDLE_CONNS (10000), BROKERS (1; 0 skips them).
+#
+# Everything listens on 127.0.0.1 with port 0; every process started here is
+# stopped on exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../../build-bench}
+bin=$build/bin
+cell_s=${CELL_SECONDS:-3}
+warmup_s=${WARMUP_SECONDS:-0.5}
+bulk_bytes=${BULK_BYTES:-1073741824}
+idle_conns=${IDLE_CONNS:-10000}
+brokers=${BROKERS:-1}
+
+for tool in weftd weft_load weft_echo_ref weft_echo_broker; do
+  if [[ ! -x $bin/$tool ]]; then
+    echo "missing $bin/$tool: build it first (see the top of $0)" >&2
+    exit 2
+  fi
+done
+
+# 10,000 connections need more descriptors than the usual 1024 (each side
+# of a loopback connection lives in a different process).
+hard=$(ulimit -Hn)
+if [[ $hard != unlimited && $hard -lt $((idle_conns + 200)) ]]; then
+  echo "note: fd hard limit $hard < $((idle_conns + 200)); fewer idle connections" >&2
+  idle_conns=$((hard - 200))
+fi
+ulimit -n $((idle_conns + 200 > 4096 ? idle_conns + 200 : 4096))
+
+tmp=$(mktemp -d /tmp/weft-bench.XXXXXX)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME PORT_REGEX CMD...: starts a server in the background, waits for
+# the port in its output and sets $port and $pid.
+start() {
+  local name=$1 regex=$2
+  shift 2
+  "$@" >"$tmp/$name.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  port=
+  for _ in $(seq 100); do
+    port=$(grep -oE "$regex" "$tmp/$name.log" | grep -oE '[0-9]+$' | head -1 || true)
+    [[ -n $port ]] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$name did not start:" >&2
+  cat "$tmp/$name.log" >&2
+  exit 1
+}
+
+# stop PID: ends one server started here.
+stop() {
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# field LINE KEY: the value of KEY=VALUE in a weft_load result line.
+field() { grep -oE "(^| )$2=[^ ]*" <<<"$1" | head -1 | cut -d= -f2; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# load ARGS...: one weft_load run, bounded in time; never fails the script.
+load() {
+  timeout 120 "$bin/weft_load" "$@" --max-seconds 100 2>>"$tmp/load.err" || true
+}
+
+weftd_flags=(--tcp-listen 127.0.0.1:0 --spill-dir "$tmp" --log-level info
+  --max-message-size $((bulk_bytes + 1024)))
+start weftd 'address=127\.0\.0\.1:[0-9]+' "$bin/weftd" "${weftd_flags[@]}"
+weft_port=$port
+start ref 'listening [0-9]+' "$bin/weft_echo_ref"
+ref_port=$port
+if [[ $brokers == 1 ]]; then
+  start broker 'listening [0-9]+' "$bin/weft_echo_broker" --mode echo
+  broker_port=$port
+  start broker_handler 'listening [0-9]+' "$bin/weft_echo_broker" --mode handler
+  handler_port=$port
+fi
+
+echo "# weft binary-protocol benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "# $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"
+echo "# weft $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$here" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)'), cells of ${cell_s}s after ${warmup_s}s warm-up, 1 load thread"
+echo
+echo "## 1. Ping-pong echo (messages/s; latency p50/p99 in us)"
+printf '%-26s %10s %10s %7s  %-17s %-17s %s\n' cell weft ref ratio "weft p50/p99" "ref p50/p99" notes
+summary=()
+for size in 16 4096; do
+  for conns in 1 100 1000; do
+    for inflight in 1 16; do
+      args=(echo --size "$size" --conns "$conns" --inflight "$inflight"
+        --warmup "$warmup_s" --duration "$cell_s")
+      w=$(load "${args[@]}" --port "$weft_port")
+      r=$(load "${args[@]}" --port "$ref_port")
+      wr=$(field "$w" msgs_per_s); rr=$(field "$r" msgs_per_s)
+      notes=""
+      [[ $(field "$w" errors) != 0 || $(field "$w" dead) != 0 ]] &&
+        notes="weft: errors=$(field "$w" errors) dead=$(field "$w" dead)"
+      [[ -z $wr ]] && notes="weft run failed"
+      printf '%-26s %10s %10s %7s  %-17s %-17s %s\n' \
+        "${size}B x${conns} conns x${inflight}" "${wr:-0}" "${rr:-0}" \
+        "$(ratio "${wr:-0}" "${rr:-0}")" \
+        "$(field "$w" p50_us)/$(field "$w" p99_us)" \
+        "$(field "$r" p50_us)/$(field "$r" p99_us)" "$notes"
+      if [[ $size == 16 && $conns == 100 ]]; then
+        target=$([[ $inflight == 1 ]] && echo 0.6 || echo 0.8)
+        summary+=("echo 16B x100 conns x${inflight} in flight: $(ratio "${wr:-0}" "${rr:-0}")x (target >= ${target}x)")
+      fi
+    done
+  done
+done
+
+if [[ $brokers == 1 ]]; then
+  echo
+  echo "## 1b. Reactor vs CAF io brokers (messages/s; ratio to the epoll reference of the same cell, run just before)"
+  printf '%-26s %10s %10s %10s %10s %8s %8s %8s\n' cell ref weft broker "brk+hdl" weft/ref brk/ref hdl/ref
+  for size in 16 4096; do
+    for conns in 100 1000; do
+      args=(echo --size "$size" --conns "$conns" --inflight 1
+        --warmup "$warmup_s" --duration "$cell_s")
+      r=$(field "$(load "${args[@]}" --port "$ref_port")" msgs_per_s)
+      w=$(field "$(load "${args[@]}" --port "$weft_port")" msgs_per_s)
+      b=$(field "$(load "${args[@]}" --port "$broker_port")" msgs_per_s)
+      h=$(field "$(load "${args[@]}" --port "$handler_port")" msgs_per_s)
+      printf '%-26s %10s %10s %10s %10s %8s %8s %8s\n' \
+        "${size}B x${conns} conns x1" "${r:-0}" "${w:-0}" "${b:-0}" "${h:-0}" \
+        "$(ratio "${w:-0}" "${r:-0}")" "$(ratio "${b:-0}" "${r:-0}")" \
+        "$(ratio "${h:-0}" "${r:-0}")"
+    done
+  done
+fi
+
+echo
+echo "## 3. Bulk: one $bulk_bytes-byte message to weft's sink route vs raw TCP (64 KiB writes)"
+raw=$(load rawtcp --bulk "$bulk_bytes")
+bulk=$(load upload --route sink --bulk "$bulk_bytes" --port "$weft_port")
+raw_mb=$(field "$raw" mb_per_s); bulk_mb=$(field "$bulk" mb_per_s)
+printf '%-26s %10s %10s %7s  %s\n' "" "weft MB/s" "raw MB/s" ratio notes
+printf '%-26s %10s %10s %7s  %s\n' "1 GiB upload" "${bulk_mb:-0}" "${raw_mb:-0}" \
+  "$(ratio "${bulk_mb:-0}" "${raw_mb:-0}")" \
+  "weft $(field "$bulk" bulk_s)s complete=$(field "$bulk" complete) sink reply=$(field "$bulk" reply_bytes)B"
+summary+=("bulk: $(ratio "${bulk_mb:-0}" "${raw_mb:-0}")x raw TCP (target >= 0.7x)")
+
+echo
+echo "## 2. Head-of-line: 1 KiB URGENT echo every 1 ms, idle vs beside a $bulk_bytes-byte BULK upload"
+idle=$(load upload --size 1024 --urgent-interval-ms 1 --bulk 0 --warmup "$warmup_s" --duration "$cell_s" --port "$weft_port")
+busy=$(load upload --route sink --size 1024 --urgent-interval-ms 1 --bulk "$bulk_bytes" --port "$weft_port")
+printf '%-26s %10s %10s %10s %8s  %s\n' "" "p50 us" "p99 us" "max us" samples notes
+printf '%-26s %10s %10s %10s %8s\n' "idle connection" "$(field "$idle" p50_us)" \
+  "$(field "$idle" p99_us)" "$(field "$idle" max_us)" "$(field "$idle" samples)"
+printf '%-26s %10s %10s %10s %8s  %s\n' "beside the upload" "$(field "$busy" p50_us)" \
+  "$(field "$busy" p99_us)" "$(field "$busy" max_us)" "$(field "$busy" samples)" \
+  "upload $(field "$busy" mb_per_s) MB/s complete=$(field "$busy" complete)"
+# Target: p99 under load <= idle p99 + one 64 KiB chunk at the bulk rate + 1 ms.
+hol_target=$(awk -v p="$(field "$idle" p99_us)" -v mb="${bulk_mb:-0}" \
+  'BEGIN { chunk = (mb > 0) ? 65536 / mb : 0; printf "%.0f", p + chunk + 1000 }')
+summary+=("head-of-line: p99 $(field "$busy" p99_us) us under load vs target <= ${hol_target} us (idle p99 $(field "$idle" p99_us) + one chunk + 1 ms)")
+
+echo
+echo "## 4. Memory: VmRSS growth per idle connection, $idle_conns connections (fresh servers)"
+printf '%-26s %12s %12s %12s %s\n' server "before KiB" "after KiB" "B/conn" ready
+memory_row() {
+  local name=$1 mpid=$2 mport=$3 out
+  sleep 0.5
+  out=$(load idle --conns "$idle_conns" --settle 1 --server-pid "$mpid" --port "$mport")
+  printf '%-26s %12s %12s %12s %s\n' "$name" "$(field "$out" rss_before_kib)" \
+    "$(field "$out" rss_after_kib)" "$(field "$out" per_conn_bytes)" \
+    "$(field "$out" ready)/$idle_conns"
+  per_conn=$(field "$out" per_conn_bytes)
+}
+start weftd_mem 'address=127\.0\.0\.1:[0-9]+' "$bin/weftd" "${weftd_flags[@]}"
+memory_row weftd "$pid" "$port"
+summary+=("memory: ${per_conn:-?} B per idle connection (target <= 4096)")
+stop "$pid"
+start ref_mem 'listening [0-9]+' "$bin/weft_echo_ref"
+memory_row "epoll reference" "$pid" "$port"
+stop "$pid"
+if [[ $brokers == 1 ]]; then
+  start broker_mem 'listening [0-9]+' "$bin/weft_echo_broker" --mode echo
+  memory_row "CAF broker (4 KiB reads)" "$pid" "$port"
+  stop "$pid"
+fi
+
+echo
+echo "## Against the targets"
+for line in "${summary[@]}"; do echo "- $line"; done
+warnings=$(grep -cE 'level=(warn|error)' "$tmp/weftd.log" || true)
+echo "- weftd logged $warnings warning/error lines during the run"
+if [[ $warnings != 0 ]]; then grep -E 'level=(warn|error)' "$tmp/weftd.log" | head -5; fi
+if [[ -s $tmp/load.err ]]; then
+  echo "- load generator stderr:"
+  sed 's/^/    /' "$tmp/load.err" | head -10
+fi
