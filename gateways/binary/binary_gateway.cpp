@@ -126,6 +126,7 @@ start_binary_gateway(caf::actor_system& sys, io::reactor_pool& pool,
   // Refill the reactor before its queue runs dry, so bulk transfers stream.
   if (opts.channel.sent_low_watermark == 0)
     opts.channel.sent_low_watermark = opts.write_ahead / 2;
+  opts.session.request_timeout = opts.handler_timeout;
   binary_gateway result;
   result.stats = std::make_shared<gateway_stats>();
   connection_context ctx;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include <absl/container/flat_hash_set.h>
 #include <absl/strings/str_cat.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -28,6 +29,9 @@ struct connection_state {
   connection_context ctx;
   /// Requests dispatched to handlers and not answered yet.
   std::size_t inflight = 0;
+  /// Their ids: a request leaves when its handler answers or when the
+  /// session gives up on it (deadline, cancel), whichever comes first.
+  absl::flat_hash_set<std::uint32_t> live;
   /// Received bytes not reported to the reactor while over the inflight cap.
   std::size_t deferred_consumed = 0;
   absl::Time tick_at = absl::InfiniteFuture();
@@ -83,8 +87,11 @@ void reply(connection_self self, std::uint32_t id, errc code,
     st.ctx.stats->replies.fetch_add(1, std::memory_order_relaxed);
 }
 
-void finished_request(connection_self self) {
+/// Forgets request `id`; false if it was forgotten already.
+bool finished_request(connection_self self, std::uint32_t id) {
   auto& st = self->state;
+  if (st.live.erase(id) == 0)
+    return false;
   --st.inflight;
   st.ctx.stats->inflight.fetch_sub(1, std::memory_order_relaxed);
   if (st.deferred_consumed > 0
@@ -92,6 +99,7 @@ void finished_request(connection_self self) {
     st.channel->consumed(st.deferred_consumed);
     st.deferred_consumed = 0;
   }
+  return true;
 }
 
 void dispatch(connection_self self, session_event& ev) {
@@ -118,31 +126,34 @@ void dispatch(connection_self self, session_event& ev) {
   req.peer = st.channel->remote_address();
   req.connection_id = st.channel->id();
   req.message_id = ev.id;
-  auto timeout = st.ctx.options->handler_timeout;
-  if (ev.header.deadline_ms() > 0) {
-    auto budget = absl::Milliseconds(ev.header.deadline_ms());
-    req.deadline_ns = absl::ToUnixNanos(now + budget);
-    timeout = std::min(timeout, budget);
-  }
+  if (ev.header.deadline_ms() > 0)
+    req.deadline_ns = absl::ToUnixNanos(
+      now + absl::Milliseconds(ev.header.deadline_ms()));
   st.ctx.stats->requests.fetch_add(1, std::memory_order_relaxed);
   if (kind == weft::wire::KIND_ONE_WAY) {
     caf::anon_send(handler->second, request_atom_v, std::move(req));
     return;
   }
   ++st.inflight;
+  st.live.insert(ev.id);
   st.ctx.stats->inflight.fetch_add(1, std::memory_order_relaxed);
   auto id = ev.id;
+  // No CAF timeout: CAF 0.17 keeps every request timeout in its clock
+  // until it expires (docs/benchmarks.md). The session enforces the
+  // request's deadline, or --handler-timeout, and answers for us.
   self
-    ->request(handler->second, absl::ToChronoNanoseconds(timeout),
-              request_atom_v, std::move(req))
+    ->request(handler->second, caf::duration{caf::infinite}, request_atom_v,
+              std::move(req))
     .then(
       [self, id](response& rsp) {
-        finished_request(self);
+        if (!finished_request(self, id))
+          return; // the session answered already (deadline, cancel)
         reply(self, id, errc::ok, "", std::move(rsp));
         step(self);
       },
       [self, id](caf::error& err) {
-        finished_request(self);
+        if (!finished_request(self, id))
+          return;
         auto code = code_of(err);
         auto text = err == caf::sec::request_timeout
                       ? std::string{"the handler did not answer in time"}
@@ -209,6 +220,8 @@ void step(connection_self self) {
           dispatch(self, ev);
           break;
         case session_event::kind::cancelled:
+          if (!ev.ours)
+            finished_request(self, ev.id);
           if (!ev.ours && ev.code != errc::deadline_exceeded)
             st.ctx.log.debug("binary.request_cancelled",
                              {{"peer", st.channel->remote_address()},

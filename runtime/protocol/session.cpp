@@ -347,7 +347,7 @@ void session::on_message(const frame& f, absl::Time now) {
   }
   auto deadline = header.deadline_ms() > 0
                     ? now + absl::Milliseconds(header.deadline_ms())
-                    : absl::InfiniteFuture();
+                    : now + opt_.request_timeout;
   deliver(f.id, std::move(header), payload{std::move(body)}, deadline);
 }
 
@@ -404,7 +404,7 @@ void session::on_begin(const frame& f, absl::Time now) {
   inbound_.emplace(f.id, std::move(in));
 }
 
-void session::on_chunk(const frame& f, absl::Time) {
+void session::on_chunk(const frame& f, absl::Time now) {
   auto len = f.payload.size();
   if (!charge_connection(len))
     return;
@@ -480,8 +480,9 @@ void session::on_chunk(const frame& f, absl::Time) {
     return;
   }
   // The deadline counts from the BEGIN frame (docs/protocol.md §4.2).
+  auto deadline = in.header.deadline_ms() > 0 ? in.deadline
+                                              : now + opt_.request_timeout;
   auto header = std::move(in.header);
-  auto deadline = in.deadline;
   auto body_payload = in.finish();
   drop_inbound(f.id);
   deliver(f.id, std::move(header), std::move(body_payload), deadline);

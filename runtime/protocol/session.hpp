@@ -43,6 +43,10 @@ struct session_options {
   double cancel_rate = 100;
   /// Emit progress events for inbound messages at least this large.
   std::uint64_t progress_min_size = 1024 * 1024;
+  /// Requests without a deadline of their own get this one: when it passes
+  /// unanswered, the session answers `deadline_exceeded` and tells the
+  /// owner to drop the work (a `cancelled` event). Infinite: no limit.
+  absl::Duration request_timeout = absl::InfiniteDuration();
 };
 
 /// Something the session tells its owner. Which fields are set depends on

@@ -1224,3 +1224,31 @@ TEST(SessionTest, PongsAreWrittenAheadOfMessageFrames) {
 
 } // namespace
 } // namespace weft::protocol
+
+namespace weft::protocol {
+namespace {
+
+TEST(SessionTest, RequestWithoutDeadlineGetsTheDefaultRequestTimeout) {
+  session_options server_opt;
+  server_opt.request_timeout = absl::Milliseconds(500);
+  session_pair p{{}, server_opt};
+  p.pump();
+  auto id = *p.client().send(testing::request("slow"), payload{}, p.now());
+  p.pump();
+  ASSERT_EQ(of_kind(p.server_events(), kind::message).size(), 1u);
+  EXPECT_EQ(p.server().next_timeout(), p.now() + absl::Milliseconds(500));
+  p.advance(absl::Milliseconds(500));
+  p.server().on_tick(p.now());
+  auto ev = of_kind(p.server_events(), kind::cancelled);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].id, id);
+  EXPECT_EQ(ev[0].code, errc::deadline_exceeded);
+  p.pump();
+  auto replies = of_kind(p.client_events(), kind::message);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].header.status().code(),
+            static_cast<std::uint32_t>(errc::deadline_exceeded));
+}
+
+} // namespace
+} // namespace weft::protocol
