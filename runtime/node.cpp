@@ -4,6 +4,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -19,6 +20,7 @@ namespace weft {
 struct node::system_holder {
   explicit system_holder(const node_config& cfg) {
     caf_config.set("scheduler.max-threads", cfg.effective_scheduler_threads());
+    caf_config.set("scheduler.policy", caf::atom_from_string(cfg.scheduler_policy));
     caf_config.add_message_types<caf::id_block::weft>();
     system = std::make_unique<caf::actor_system>(caf_config);
   }

@@ -214,6 +214,18 @@ std::vector<config_option> node_options() {
     },
   });
   options.push_back({
+    "scheduler-policy",
+    "POLICY",
+    "CAF scheduler: stealing (work stealing) or sharing (one queue)",
+    [](const node_config& cfg) { return cfg.scheduler_policy; },
+    [](node_config& cfg, absl::string_view value) {
+      if (value != "stealing" && value != "sharing")
+        return invalid("stealing or sharing");
+      cfg.scheduler_policy = std::string{value};
+      return absl::OkStatus();
+    },
+  });
+  options.push_back({
     "log-level",
     "LEVEL",
     "lowest level logged to stderr: debug, info, warn, error or off",

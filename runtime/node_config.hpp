@@ -22,6 +22,11 @@ struct node_config {
   std::string name = "weft";
   /// CAF scheduler worker threads; 0 means one per core.
   std::size_t scheduler_threads = 0;
+  /// CAF scheduler policy: "stealing" (work stealing, workers poll and
+  /// sleep) or "sharing" (one shared queue, idle workers wait on a condition
+  /// variable and wake at once). "sharing" measured faster on the 2-core
+  /// machines weft is built on (docs/benchmarks.md).
+  std::string scheduler_policy = "sharing";
   /// Lowest level written to stderr.
   weft::log_level log_level = weft::log_level::info;
   /// Upper bound on a graceful drain after SIGTERM / SIGINT.

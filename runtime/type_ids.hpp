@@ -49,6 +49,9 @@ CAF_ADD_TYPE_ID(weft, (weft::io::channel_ref))
 CAF_ADD_ATOM(weft, weft, request_atom, "request")
 /// (listen_atom) -> uint16_t: a gateway's listener binds and says its port.
 CAF_ADD_ATOM(weft, weft, listen_atom, "listen")
+/// (flush_atom): an actor's own note to write what it queued, sent to
+/// itself so that everything already in its mailbox is batched first.
+CAF_ADD_ATOM(weft, weft, flush_atom, "flush")
 /// (tick_atom): an actor's own timer fired.
 CAF_ADD_ATOM(weft, weft, tick_atom, "tick")
 CAF_ADD_TYPE_ID(weft, (weft::payload))

@@ -37,6 +37,8 @@ struct connection_state {
   absl::Time tick_at = absl::InfiniteFuture();
   std::optional<caf::typed_response_promise<ok_atom>> drain_promise;
   bool channel_closed = false;
+  /// A flush_atom is in our mailbox: replies wait for it to be written.
+  bool flush_scheduled = false;
   /// Last published session gauges, to update the shared stats by delta.
   std::int64_t open_inbound = 0;
   std::int64_t inbound_memory = 0;
@@ -102,6 +104,16 @@ bool finished_request(connection_self self, std::uint32_t id) {
   return true;
 }
 
+/// Writes replies once every message already in the mailbox (often more
+/// replies) is handled: one hand-off to the reactor for a whole batch.
+void schedule_flush(connection_self self) {
+  auto& st = self->state;
+  if (st.flush_scheduled)
+    return;
+  st.flush_scheduled = true;
+  self->send(self, flush_atom_v);
+}
+
 void dispatch(connection_self self, session_event& ev) {
   auto& st = self->state;
   auto kind = ev.header.kind();
@@ -149,7 +161,7 @@ void dispatch(connection_self self, session_event& ev) {
         if (!finished_request(self, id))
           return; // the session answered already (deadline, cancel)
         reply(self, id, errc::ok, "", std::move(rsp));
-        step(self);
+        schedule_flush(self);
       },
       [self, id](caf::error& err) {
         if (!finished_request(self, id))
@@ -161,7 +173,7 @@ void dispatch(connection_self self, session_event& ev) {
         if (err == caf::sec::request_timeout)
           code = errc::deadline_exceeded;
         reply(self, id, code, text, response{});
-        step(self);
+        schedule_flush(self);
       });
 }
 
@@ -297,6 +309,10 @@ caf::behavior connection(connection_self self,
         s.drain_promise.reset();
       }
       self->quit();
+    },
+    [self](flush_atom) {
+      self->state.flush_scheduled = false;
+      step(self);
     },
     [self](tick_atom) {
       auto& s = self->state;
