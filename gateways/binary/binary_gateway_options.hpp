@@ -18,8 +18,14 @@ struct binary_gateway_options {
   std::uint16_t port = 7700;
   /// Protocol limits announced to clients, spill and chunking.
   protocol::session_options session;
-  /// Socket-level settings of each connection.
-  io::channel_options channel;
+  /// Socket-level settings of each connection. Reads are handed over in
+  /// batches of at most 256 KiB: a batch is processed in one go, so an
+  /// urgent frame read behind bulk data waits for at most one batch.
+  io::channel_options channel = [] {
+    io::channel_options c;
+    c.max_read_bytes_per_event = 256 * 1024;
+    return c;
+  }();
   /// Longest a handler may take when the request carries no deadline.
   absl::Duration handler_timeout = absl::Seconds(60);
   /// Requests of one connection dispatched and not answered; past it the

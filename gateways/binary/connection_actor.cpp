@@ -153,28 +153,40 @@ void dispatch(connection_self self, session_event& ev) {
   // No CAF timeout: CAF 0.17 keeps every request timeout in its clock
   // until it expires (docs/benchmarks.md). The session enforces the
   // request's deadline, or --handler-timeout, and answers for us.
-  self
-    ->request(handler->second, caf::duration{caf::infinite}, request_atom_v,
-              std::move(req))
-    .then(
-      [self, id](response& rsp) {
-        if (!finished_request(self, id))
-          return; // the session answered already (deadline, cancel)
-        reply(self, id, errc::ok, "", std::move(rsp));
-        schedule_flush(self);
-      },
-      [self, id](caf::error& err) {
-        if (!finished_request(self, id))
-          return;
-        auto code = code_of(err);
-        auto text = err == caf::sec::request_timeout
-                      ? std::string{"the handler did not answer in time"}
-                      : std::string{to_status(err).message()};
-        if (err == caf::sec::request_timeout)
-          code = errc::deadline_exceeded;
-        reply(self, id, code, text, response{});
-        schedule_flush(self);
-      });
+  // URGENT and HIGH requests travel, and are answered, as high-priority
+  // CAF messages: their replies overtake queued read batches of bulk data
+  // in this actor's mailbox.
+  auto urgent = ev.header.priority() <= weft::wire::PRIORITY_HIGH;
+  // Urgent replies are written at once; others wait for the batch flush.
+  auto on_reply = [self, id, urgent](response& rsp) {
+    if (!finished_request(self, id))
+      return; // the session answered already (deadline, cancel)
+    reply(self, id, errc::ok, "", std::move(rsp));
+    if (urgent)
+      step(self);
+    else
+      schedule_flush(self);
+  };
+  auto on_error = [self, id, urgent](caf::error& err) {
+    if (!finished_request(self, id))
+      return;
+    reply(self, id, code_of(err), to_status(err).message(), response{});
+    if (urgent)
+      step(self);
+    else
+      schedule_flush(self);
+  };
+  if (urgent)
+    self
+      ->request<caf::message_priority::high>(handler->second,
+                                             caf::duration{caf::infinite},
+                                             request_atom_v, std::move(req))
+      .then(std::move(on_reply), std::move(on_error));
+  else
+    self
+      ->request(handler->second, caf::duration{caf::infinite},
+                request_atom_v, std::move(req))
+      .then(std::move(on_reply), std::move(on_error));
 }
 
 void on_closed_session(connection_self self, const session_event& ev) {

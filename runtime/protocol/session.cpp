@@ -396,9 +396,10 @@ void session::on_begin(const frame& f, absl::Time now) {
       return;
     }
   } else {
-    // Grow with the data that arrives; reserve only a bounded amount.
-    in->memory.reserve(static_cast<std::size_t>(
-      std::min<std::uint64_t>(in->total, 1024 * 1024)));
+    // Reserve it all at once (no copies as it grows): the size is at most
+    // the spill threshold and counted in the memory budget, and untouched
+    // pages of a large reservation cost nothing until data arrives.
+    in->memory.reserve(static_cast<std::size_t>(in->total));
     inbound_memory_ += in->total;
   }
   inbound_.emplace(f.id, std::move(in));
