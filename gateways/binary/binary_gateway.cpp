@@ -10,9 +10,9 @@
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "gateways/binary/binary_framer.hpp"
 #include "gateways/binary/connection_actor.hpp"
 #include "runtime/error_bridge.hpp"
+#include "runtime/protocol/binary_framer.hpp"
 #include "runtime/protocol/wire_format.hpp"
 #include "runtime/type_ids.hpp"
 
@@ -66,7 +66,7 @@ caf::behavior listener_actor(listener_self self, io::reactor_pool* pool,
       auto max_frame = opts.session.local.max_frame_size;
       auto socket = st.pool->listen(
         opts.host, opts.port, caf::actor_cast<caf::actor>(self),
-        [max_frame] { return std::make_unique<binary_framer>(max_frame); },
+        [max_frame] { return std::make_unique<protocol::binary_framer>(max_frame); },
         opts.channel);
       if (!socket.ok())
         return to_error(socket.status());

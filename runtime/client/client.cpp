@@ -20,7 +20,7 @@
 
 #include "runtime/client/client_call.hpp"
 #include "runtime/error_bridge.hpp"
-#include "runtime/protocol/frame_decoder.hpp"
+#include "runtime/protocol/binary_framer.hpp"
 #include "runtime/protocol/wire_format.hpp"
 #include "runtime/type_ids.hpp"
 
@@ -34,38 +34,6 @@ using protocol::session_event;
 struct client_status {
   std::atomic<bool> connected{false};
   std::atomic<std::size_t> pending{0};
-};
-
-/// Cuts the server's byte stream: preface, then whole frames. Violations go
-/// on to the session as a unit, which then fails with the precise code.
-class client_framer : public io::framer {
-public:
-  explicit client_framer(std::uint32_t max_frame_size)
-    : max_frame_size_(max_frame_size) {
-  }
-
-  absl::StatusOr<io::frame_cut>
-  next(absl::Span<const std::uint8_t> buffered) override {
-    if (failed_)
-      return io::frame_cut{buffered.size(), 0};
-    protocol::unit_size size;
-    if (!protocol::measure_unit(buffered, expect_preface_, max_frame_size_,
-                                size)
-           .ok()) {
-      failed_ = true;
-      return io::frame_cut{
-        std::min(buffered.size(), protocol::frame_header_size), 0};
-    }
-    if (size.complete == 0)
-      return io::frame_cut{0, size.need};
-    expect_preface_ = false;
-    return io::frame_cut{size.complete, 0};
-  }
-
-private:
-  std::uint32_t max_frame_size_;
-  bool expect_preface_ = true;
-  bool failed_ = false;
 };
 
 struct call_entry {
@@ -213,7 +181,7 @@ absl::Status open_connection(client_self self) {
   copts.sent_low_watermark = 128 * 1024;
   auto channel = st.pool->connect(
     st.opts.host, st.opts.port, st.opts.connect_timeout,
-    [max_frame] { return std::make_unique<client_framer>(max_frame); },
+    [max_frame] { return std::make_unique<protocol::binary_framer>(max_frame); },
     copts);
   if (!channel.ok())
     return channel.status();
@@ -515,6 +483,26 @@ client::client(passkey, std::shared_ptr<shared> state)
 
 client::~client() = default;
 
+namespace {
+
+/// Spawns the client actor on `sys` and waits for its first connection.
+absl::Status start_client_actor(caf::actor_system& sys, io::reactor_pool& pool,
+                                const client_options& opts, caf::actor& actor,
+                                std::shared_ptr<client_status>& status) {
+  status = std::make_shared<client_status>();
+  actor = sys.spawn<caf::detached>(client_actor, &pool, opts, status);
+  caf::error failure;
+  caf::scoped_actor self{sys};
+  self
+    ->request(actor,
+              absl::ToChronoNanoseconds(opts.connect_timeout + absl::Seconds(5)),
+              connect_atom_v)
+    .receive([](ok_atom) {}, [&](caf::error& err) { failure = err; });
+  return to_status(failure);
+}
+
+} // namespace
+
 absl::StatusOr<std::unique_ptr<client>> client::connect(client_options opts) {
   auto state = std::make_shared<shared>();
   state->own_config = std::make_unique<caf::actor_system_config>();
@@ -527,25 +515,11 @@ absl::StatusOr<std::unique_ptr<client>> client::connect(client_options opts) {
   if (!pool.ok())
     return pool.status();
   state->own_pool = std::move(*pool);
-  auto* sys = state->own_system.get();
-  auto* p = state->own_pool.get();
-  // The connection attempt itself runs in the shared state's actor.
-  state->system = sys;
-  state->status = std::make_shared<client_status>();
-  state->actor = sys->spawn<caf::detached>(client_actor, p, opts,
-                                           state->status);
-  caf::error failure;
-  {
-    caf::scoped_actor self{*sys};
-    self
-      ->request(state->actor,
-                absl::ToChronoNanoseconds(opts.connect_timeout
-                                          + absl::Seconds(5)),
-                connect_atom_v)
-      .receive([](ok_atom) {}, [&](caf::error& err) { failure = err; });
-  }
-  if (failure)
-    return to_status(failure);
+  state->system = state->own_system.get();
+  if (auto st = start_client_actor(*state->system, *state->own_pool, opts,
+                                   state->actor, state->status);
+      !st.ok())
+    return st;
   return std::make_unique<client>(passkey{}, std::move(state));
 }
 
@@ -554,21 +528,10 @@ client::connect(caf::actor_system& sys, io::reactor_pool& pool,
                 client_options opts) {
   auto state = std::make_shared<shared>();
   state->system = &sys;
-  state->status = std::make_shared<client_status>();
-  state->actor = sys.spawn<caf::detached>(client_actor, &pool, opts,
-                                          state->status);
-  caf::error failure;
-  {
-    caf::scoped_actor self{sys};
-    self
-      ->request(state->actor,
-                absl::ToChronoNanoseconds(opts.connect_timeout
-                                          + absl::Seconds(5)),
-                connect_atom_v)
-      .receive([](ok_atom) {}, [&](caf::error& err) { failure = err; });
-  }
-  if (failure)
-    return to_status(failure);
+  if (auto st = start_client_actor(sys, pool, opts, state->actor,
+                                   state->status);
+      !st.ok())
+    return st;
   return std::make_unique<client>(passkey{}, std::move(state));
 }
 

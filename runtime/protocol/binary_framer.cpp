@@ -1,25 +1,25 @@
-#include "gateways/binary/binary_framer.hpp"
+#include "runtime/protocol/binary_framer.hpp"
 
 #include <algorithm>
 
 #include "runtime/protocol/frame_decoder.hpp"
 #include "runtime/protocol/wire_format.hpp"
 
-namespace weft::binary {
+namespace weft::protocol {
 
 absl::StatusOr<io::frame_cut>
 binary_framer::next(absl::Span<const std::uint8_t> buffered) {
   if (failed_)
     return io::frame_cut{buffered.size(), 0};
-  protocol::unit_size size;
-  auto st = protocol::measure_unit(buffered, expect_preface_, max_frame_size_,
+  unit_size size;
+  auto st = measure_unit(buffered, expect_preface_, max_frame_size_,
                                    size);
   if (!st.ok()) {
     // Hand over what shows the violation (at most a frame header); the
     // session decodes the same bytes and fails with the precise code.
     failed_ = true;
     return io::frame_cut{
-      std::min(buffered.size(), protocol::frame_header_size), 0};
+      std::min(buffered.size(), frame_header_size), 0};
   }
   if (size.complete == 0)
     return io::frame_cut{0, size.need};
@@ -27,4 +27,4 @@ binary_framer::next(absl::Span<const std::uint8_t> buffered) {
   return io::frame_cut{size.complete, 0};
 }
 
-} // namespace weft::binary
+} // namespace weft::protocol

@@ -4,10 +4,12 @@
 
 #include "runtime/io/framer.hpp"
 
-namespace weft::binary {
+namespace weft::protocol {
 
-/// Cuts the binary protocol's byte stream into its preface and whole frames
-/// for the reactor (docs/protocol.md §2–3). Bytes that violate the format
+/// Cuts the binary protocol's byte stream (either direction) into its
+/// preface and whole frames for the reactor (docs/protocol.md §2–3). Used
+/// by the gateway's connections and by the client; it implements the
+/// reactor's framer interface (a header-only dependency on runtime/io). Bytes that violate the format
 /// (wrong magic, an oversized length) are not an error here: they are handed
 /// on as a unit so that the connection's session answers with the precise
 /// error code in a GOAWAY before closing. Reactor thread only.
@@ -27,4 +29,4 @@ private:
   bool failed_ = false;
 };
 
-} // namespace weft::binary
+} // namespace weft::protocol
