@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <absl/strings/string_view.h>
@@ -19,11 +20,33 @@ class shared_bytes {
 public:
   shared_bytes() = default;
 
-  /// Takes ownership of `data`.
-  explicit shared_bytes(std::vector<std::uint8_t> data)
-    : storage_(std::make_shared<const std::vector<std::uint8_t>>(std::move(data))),
-      offset_(0),
-      size_(storage_->size()) {
+  /// Takes ownership of `data` (no copy of the bytes).
+  explicit shared_bytes(std::vector<std::uint8_t> data) {
+    auto holder
+      = std::make_shared<const std::vector<std::uint8_t>>(std::move(data));
+    size_ = holder->size();
+    capacity_ = size_;
+    // Aliasing: the view points at the vector's bytes and owns the vector.
+    storage_ = std::shared_ptr<const std::uint8_t[]>(holder, holder->data());
+  }
+
+  /// Takes shared ownership of `storage`, an array of `size` bytes that
+  /// must not change any more (for buffers filled in place, e.g. by a
+  /// socket read).
+  shared_bytes(std::shared_ptr<const std::uint8_t[]> storage, std::size_t size)
+    : storage_(std::move(storage)), size_(size), capacity_(size) {}
+
+  /// Allocates `n` bytes without zero-filling them (one allocation with the
+  /// reference count) and lets `fill(absl::Span<std::uint8_t>)` write all
+  /// of them before they become immutable. For copying received bytes out
+  /// of a reused buffer, where zero-filling first would be wasted work.
+  template <class Fill>
+  static shared_bytes allocate(std::size_t n, Fill&& fill) {
+    if (n == 0)
+      return shared_bytes{};
+    auto bytes = std::make_shared_for_overwrite<std::uint8_t[]>(n);
+    std::forward<Fill>(fill)(absl::Span<std::uint8_t>{bytes.get(), n});
+    return shared_bytes{std::move(bytes), n};
   }
 
   /// Copies `text` (for tests and small literals).
@@ -34,14 +57,16 @@ public:
   /// A sub-range sharing this storage; `offset + length` must be <= size().
   shared_bytes slice(std::size_t offset, std::size_t length) const {
     shared_bytes result;
-    result.storage_ = storage_;
-    result.offset_ = offset_ + offset;
+    // Aliasing: same owner, pointer moved to the sub-range's first byte.
+    result.storage_ = std::shared_ptr<const std::uint8_t[]>(
+      storage_, storage_.get() + offset);
     result.size_ = length;
+    result.capacity_ = capacity_;
     return result;
   }
 
   const std::uint8_t* data() const noexcept {
-    return storage_ ? storage_->data() + offset_ : nullptr;
+    return storage_.get();
   }
 
   std::size_t size() const noexcept {
@@ -66,7 +91,7 @@ public:
 
   /// Bytes of storage kept alive by this view (>= size()).
   std::size_t capacity_held() const noexcept {
-    return storage_ ? storage_->size() : 0;
+    return storage_ ? capacity_ : 0;
   }
 
   friend bool operator==(const shared_bytes& a, const shared_bytes& b) {
@@ -91,9 +116,11 @@ public:
 private:
   // shared_ptr: the same received bytes are read by the reactor thread, the
   // connection actor and handlers, each holding a view for as long as needed.
-  std::shared_ptr<const std::vector<std::uint8_t>> storage_;
-  std::size_t offset_ = 0;
+  // Points at this view's first byte; owns (aliasing) either an array of
+  // capacity_ bytes or the vector a shared_bytes was made from.
+  std::shared_ptr<const std::uint8_t[]> storage_;
   std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
 };
 
 } // namespace weft

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -29,6 +30,14 @@ caf::error io_failure(absl::string_view what, int err) {
 bool would_block(int err) {
   return err == EAGAIN || err == EWOULDBLOCK;
 }
+
+/// A unit at least this large is read straight into its own buffer, with
+/// only `large_unit_look_ahead` bytes behind it into the scratch.
+constexpr std::size_t direct_read_bytes = 64 * 1024;
+
+/// Bytes read behind a large unit in the same readv: room for the next
+/// unit's header and a few small units, little to copy.
+constexpr std::size_t large_unit_look_ahead = 4 * 1024;
 
 } // namespace
 
@@ -242,25 +251,41 @@ void channel::on_reactor_stop() {
 // -- reading
 // ---------------------------------------------------------------------
 
-bool channel::ensure_read_room() {
-  std::size_t size = read_buffer_.size();
-  std::size_t target = size;
-  if (target == read_filled_)
-    target = read_filled_ + opts_.min_read_bytes;
-  target = std::max({target, need_, opts_.min_read_bytes});
-  if (target == size)
+void channel::reserve_tail(std::size_t capacity) {
+  if (tail_capacity_ == capacity)
+    return;
+  auto fresh = std::make_shared_for_overwrite<std::uint8_t[]>(capacity);
+  if (tail_filled_ > 0)
+    std::memcpy(fresh.get(), tail_.get(), tail_filled_);
+  tail_ = std::move(fresh);
+  tail_capacity_ = capacity;
+}
+
+bool channel::keep_tail(const std::uint8_t* bytes, std::size_t n,
+                        caf::error& failure) {
+  if (n == 0) {
+    tail_.reset();
+    tail_capacity_ = 0;
+    tail_filled_ = 0;
     return true;
+  }
   // need_ was checked against max_unit_bytes when the framer announced it;
-  // an unknown size may not grow past the limit either.
-  if (need_ <= read_filled_ && read_filled_ >= opts_.max_unit_bytes) {
-    finish(make_weft_error(errc::protocol_error,
-                           absl::StrCat("no complete unit in ", read_filled_,
-                                        " bytes (max_unit_bytes is ",
-                                        opts_.max_unit_bytes, ")")),
-           false);
+  // a unit of unknown size may not grow past the limit either.
+  if (need_ == 0 && n >= opts_.max_unit_bytes) {
+    failure = make_weft_error(errc::protocol_error,
+                              absl::StrCat("no complete unit in ", n,
+                                           " bytes (max_unit_bytes is ",
+                                           opts_.max_unit_bytes, ")"));
     return false;
   }
-  read_buffer_.resize(target);
+  // Exactly the unit's size when known: its rest is then read straight into
+  // it and the whole unit handed over without a copy.
+  auto capacity = std::max(need_, n);
+  auto fresh = std::make_shared_for_overwrite<std::uint8_t[]>(capacity);
+  std::memcpy(fresh.get(), bytes, n); // `bytes` may point into tail_
+  tail_ = std::move(fresh);
+  tail_capacity_ = capacity;
+  tail_filled_ = n;
   return true;
 }
 
@@ -285,10 +310,55 @@ void channel::read_some() {
   std::size_t total = 0;
   bool eof = false;
   while (!finished_) {
-    if (!ensure_read_room())
-      return;
-    auto room = read_buffer_.size() - read_filled_;
-    auto n = ::read(fd_.get(), read_buffer_.data() + read_filled_, room);
+    // Where the bytes go: the rest of a unit of known size into its own
+    // buffer (the tail), whatever follows into the reactor's scratch, from
+    // which cut_units copies the whole units into one exactly-sized batch.
+    const auto read_bytes = std::max<std::size_t>(opts_.min_read_bytes, 1);
+    auto scratch = home_->read_scratch(read_bytes);
+    iovec iov[2];
+    int count = 0;
+    std::size_t direct = 0; // room in the tail, filled before the scratch
+    std::size_t prefix = 0; // tail bytes copied to the scratch's front
+    if (tail_filled_ > 0 && need_ > tail_filled_) {
+      reserve_tail(need_);
+      direct = need_ - tail_filled_;
+      iov[count++] = {tail_.get() + tail_filled_, direct};
+      // Behind a large unit read only a little ahead (the next unit's
+      // header), so that the next large unit too is mostly read in place.
+      auto ahead = need_ >= direct_read_bytes
+                     ? std::min(scratch.size(), large_unit_look_ahead)
+                     : scratch.size();
+      iov[count++] = {scratch.data(), ahead};
+    } else if (tail_filled_ > 0 && tail_filled_ <= scratch.size() / 2) {
+      // The unit's size is not known yet (a header in pieces): go on in the
+      // scratch behind a copy of its start. The tail stays valid until the
+      // read succeeds.
+      std::memcpy(scratch.data(), tail_.get(), tail_filled_);
+      prefix = tail_filled_;
+      iov[count++] = {scratch.data() + prefix, scratch.size() - prefix};
+    } else if (tail_filled_ > 0) {
+      // Unknown size and long already: grow the tail and read into it, but
+      // not past the limit.
+      if (tail_filled_ >= opts_.max_unit_bytes) {
+        finish(
+          make_weft_error(errc::protocol_error,
+                          absl::StrCat("no complete unit in ", tail_filled_,
+                                       " bytes (max_unit_bytes is ",
+                                       opts_.max_unit_bytes, ")")),
+          false);
+        return;
+      }
+      if (tail_capacity_ == tail_filled_)
+        reserve_tail(tail_filled_ + read_bytes);
+      direct = tail_capacity_ - tail_filled_;
+      iov[count++] = {tail_.get() + tail_filled_, direct};
+    } else {
+      iov[count++] = {scratch.data(), scratch.size()};
+    }
+    std::size_t room = 0;
+    for (int i = 0; i < count; ++i)
+      room += iov[i].iov_len;
+    auto n = ::readv(fd_.get(), iov, count);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -302,12 +372,18 @@ void channel::read_some() {
       break;
     }
     auto got = static_cast<std::size_t>(n);
-    read_filled_ += got;
     total += got;
     bytes_in_.fetch_add(got, std::memory_order_relaxed);
-    bool full = read_filled_ == read_buffer_.size();
+    bool full = got == room;
+    auto in_tail = std::min(got, direct);
+    tail_filled_ += in_tail;
+    auto in_scratch = got - in_tail;
+    if (prefix > 0) {
+      tail_filled_ = 0; // the tail's bytes now lead the scratch
+      in_scratch += prefix;
+    }
     caf::error failure;
-    if (!cut_units(failure)) {
+    if (!cut_units(scratch.data(), in_scratch, failure)) {
       finish(std::move(failure), false);
       return;
     }
@@ -315,25 +391,23 @@ void channel::read_some() {
       break;
   }
   if (eof) {
-    if (read_filled_ > 0)
+    if (tail_filled_ > 0)
       finish(make_weft_error(errc::protocol_error,
                              absl::StrCat("the peer closed the connection "
                                           "inside a unit (",
-                                          read_filled_, " bytes buffered)")),
+                                          tail_filled_, " bytes buffered)")),
              false);
     else
       finish({}, false);
   }
 }
 
-bool channel::cut_units(caf::error& failure) {
-  if (need_ > read_filled_)
-    return true; // the next unit is still incomplete
+bool channel::cut_region(const std::uint8_t* data, std::size_t size,
+                         std::size_t& units, caf::error& failure) {
   std::size_t pos = 0;
   need_ = 0;
-  while (pos < read_filled_) {
-    auto rest
-      = absl::MakeConstSpan(read_buffer_.data() + pos, read_filled_ - pos);
+  while (pos < size) {
+    auto rest = absl::MakeConstSpan(data + pos, size - pos);
     auto cut = framer_->next(rest);
     if (!cut.ok()) {
       failure = make_weft_error(errc::protocol_error,
@@ -357,25 +431,73 @@ bool channel::cut_units(caf::error& failure) {
                                              opts_.max_unit_bytes, ")"));
       return false;
     }
-    // A `need` the buffer already holds says nothing new: treat as unknown.
+    // A `need` the bytes already hold says nothing new: treat as unknown.
     need_ = cut->need > rest.size() ? cut->need : 0;
     break;
   }
-  if (pos == 0)
-    return true;
-  // Hand the whole units over without copying; only the partial tail moves
-  // to a fresh buffer (allocated lazily when nothing is left over).
-  std::size_t tail = read_filled_ - pos;
-  std::vector<std::uint8_t> next;
-  if (tail > 0) {
-    next.resize(std::max({need_, tail, opts_.min_read_bytes}));
-    std::memcpy(next.data(), read_buffer_.data() + pos, tail);
+  units = pos;
+  return true;
+}
+
+bool channel::cut_units(const std::uint8_t* scratch, std::size_t in_scratch,
+                        caf::error& failure) {
+  // The bytes are the tail's (a unit begun in an earlier read) followed by
+  // `in_scratch` bytes in the scratch.
+  std::size_t units_tail = 0;
+  if (tail_filled_ > 0) {
+    if (need_ > tail_filled_)
+      return true; // the unit is still incomplete (nothing in the scratch)
+    if (!cut_region(tail_.get(), tail_filled_, units_tail, failure))
+      return false;
+    if (units_tail < tail_filled_ && in_scratch > 0) {
+      // The framer needed more than it had announced: join the bytes in the
+      // tail and go on cutting there (rare; costs a copy).
+      reserve_tail(tail_filled_ + in_scratch);
+      std::memcpy(tail_.get() + tail_filled_, scratch, in_scratch);
+      tail_filled_ += in_scratch;
+      in_scratch = 0;
+      std::size_t more = 0;
+      if (!cut_region(tail_.get() + units_tail, tail_filled_ - units_tail, more,
+                      failure))
+        return false;
+      units_tail += more;
+    }
   }
-  auto batch = shared_bytes{std::move(read_buffer_)}.slice(0, pos);
-  read_buffer_ = std::move(next);
-  read_filled_ = tail;
-  // need_ counts from the unit's first byte, now the buffer's first byte.
-  unconsumed_.fetch_add(pos);
+  std::size_t units_scratch = 0;
+  if (in_scratch > 0
+      && !cut_region(scratch, in_scratch, units_scratch, failure))
+    return false;
+  // Hand the whole units over in one batch of exactly their size: the
+  // tail's own buffer when it is exactly one completed unit (no copy),
+  // else a copy into fresh, not zero-filled storage. Neither pins more
+  // than the units themselves.
+  auto units = units_tail + units_scratch;
+  shared_bytes batch;
+  if (units > 0 && units_scratch == 0 && units_tail == tail_capacity_) {
+    batch = shared_bytes{std::move(tail_), units_tail};
+    tail_capacity_ = 0;
+    tail_filled_ = 0;
+  } else if (units > 0) {
+    batch = shared_bytes::allocate(units, [&](absl::Span<std::uint8_t> out) {
+      if (units_tail > 0)
+        std::memcpy(out.data(), tail_.get(), units_tail);
+      if (units_scratch > 0)
+        std::memcpy(out.data() + units_tail, scratch, units_scratch);
+    });
+  }
+  // Keep the incomplete rest (need_ counts from its first byte).
+  if (tail_filled_ > units_tail) {
+    if (units_tail > 0
+        && !keep_tail(tail_.get() + units_tail, tail_filled_ - units_tail,
+                      failure))
+      return false;
+  } else if (!keep_tail(scratch + units_scratch, in_scratch - units_scratch,
+                        failure)) {
+    return false;
+  }
+  if (units == 0)
+    return true;
+  unconsumed_.fetch_add(units);
   caf::anon_send(owner_, io_read_atom_v, std::move(batch));
   pause_if_needed();
   return true;
@@ -413,13 +535,13 @@ void channel::write_some() {
   while (!finished_ && !write_queue_.empty()) {
     iovec* iov = home_->iov();
     std::size_t count = 0;
-    for (auto i = write_queue_.begin();
-         i != write_queue_.end() && count < internal::reactor::iov_max;
-         ++i, ++count) {
+    for (; count < write_queue_.size() && count < internal::reactor::iov_max;
+         ++count) {
+      const auto& slice = write_queue_[count];
       std::size_t skip = count == 0 ? write_offset_ : 0;
       // iovec wants a mutable pointer; sendmsg only reads through it.
-      iov[count].iov_base = const_cast<std::uint8_t*>(i->data() + skip);
-      iov[count].iov_len = i->size() - skip;
+      iov[count].iov_base = const_cast<std::uint8_t*>(slice.data() + skip);
+      iov[count].iov_len = slice.size() - skip;
     }
     msghdr msg{};
     msg.msg_iov = iov;
@@ -500,9 +622,10 @@ void channel::finish(caf::error reason, bool reset) {
   }
   fd_.reset();
   framer_.reset();
-  read_buffer_ = {};
-  read_filled_ = 0;
-  write_queue_.clear();
+  tail_.reset();
+  tail_capacity_ = 0;
+  tail_filled_ = 0;
+  write_queue_ = {};
   std::vector<shared_bytes> dropped;
   {
     std::lock_guard<std::mutex> guard{out_mutex_};

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +16,7 @@
 #include "runtime/io/framer.hpp"
 #include "runtime/io/internal/unique_fd.hpp"
 #include "runtime/shared_bytes.hpp"
+#include "runtime/small_fifo.hpp"
 
 namespace weft::io {
 
@@ -144,8 +144,21 @@ private:
   }
 
   void read_some();
-  bool ensure_read_room();
-  bool cut_units(caf::error& failure);
+  /// Makes the tail buffer hold exactly `capacity` bytes, keeping its
+  /// contents.
+  void reserve_tail(std::size_t capacity);
+  /// Replaces the tail with a copy of `n` bytes (the start of an incomplete
+  /// unit), sized to the unit when its size is known; false (and `failure`)
+  /// if a unit of unknown size reached max_unit_bytes.
+  bool keep_tail(const std::uint8_t* bytes, std::size_t n, caf::error& failure);
+  /// Runs the framer over `size` bytes starting at a unit boundary: `units`
+  /// bytes of whole units, need_ for the rest.
+  bool cut_region(const std::uint8_t* data, std::size_t size,
+                  std::size_t& units, caf::error& failure);
+  /// Hands the whole units of the tail and of `in_scratch` bytes read into
+  /// `scratch` (right after the tail's bytes) to the owner, keeps the rest.
+  bool cut_units(const std::uint8_t* scratch, std::size_t in_scratch,
+                 caf::error& failure);
   void take_queued();
   void write_some();
   void begin_linger();
@@ -190,11 +203,17 @@ private:
   bool lingering_ = false;
   bool registered_ = false;
   std::uint32_t interest_ = 0;
-  std::vector<std::uint8_t> read_buffer_;
-  std::size_t read_filled_ = 0;
-  std::size_t read_cut_ = 0;
+  // The start of an incomplete unit, left over from earlier reads. Reads
+  // go to the reactor's scratch buffer; only this tail is kept per
+  // connection, sized exactly to the unit once its size (need_) is known,
+  // so that the rest of the unit is read straight into it. shared_ptr: a
+  // completed unit is handed over as shared_bytes without a copy.
+  std::shared_ptr<std::uint8_t[]> tail_;
+  std::size_t tail_capacity_ = 0;
+  std::size_t tail_filled_ = 0;
+  // Bytes the unit at the tail's start needs in total (0: unknown yet).
   std::size_t need_ = 0;
-  std::deque<shared_bytes> write_queue_;
+  small_fifo<shared_bytes> write_queue_;
   std::size_t write_offset_ = 0;
   caf::error pending_close_reason_;
 };

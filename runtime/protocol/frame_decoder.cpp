@@ -55,7 +55,8 @@ void frame_decoder::feed(shared_bytes bytes) {
 }
 
 void frame_decoder::peek(std::uint8_t* out, std::size_t n) const {
-  for (const auto& seg : segments_) {
+  for (std::size_t i = 0; i < segments_.size(); ++i) {
+    const auto& seg = segments_[i];
     if (n == 0)
       return;
     auto k = std::min(n, seg.size());
@@ -79,24 +80,24 @@ shared_bytes frame_decoder::take(std::size_t n) {
     return head;
   }
   // The unit spans several reads: gather it (its size was checked already).
-  std::vector<std::uint8_t> gathered;
-  gathered.reserve(n);
-  while (n > 0) {
-    auto& seg = segments_.front();
-    auto k = std::min(n, seg.size());
-    gathered.insert(gathered.end(), seg.data(), seg.data() + k);
-    n -= k;
-    if (k == seg.size())
-      segments_.pop_front();
-    else
-      seg = seg.slice(k, seg.size() - k);
-  }
-  return shared_bytes{std::move(gathered)};
+  return shared_bytes::allocate(n, [this, n](absl::Span<std::uint8_t> out) {
+    std::size_t done = 0;
+    while (done < n) {
+      auto& seg = segments_.front();
+      auto k = std::min(n - done, seg.size());
+      std::memcpy(out.data() + done, seg.data(), k);
+      done += k;
+      if (k == seg.size())
+        segments_.pop_front();
+      else
+        seg = seg.slice(k, seg.size() - k);
+    }
+  });
 }
 
 frame_decoder::result frame_decoder::fail(absl::Status st) {
   error_ = std::move(st);
-  segments_.clear();
+  segments_ = {};
   buffered_ = 0;
   return result::error;
 }

@@ -2,13 +2,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 
 #include <absl/status/status.h>
 #include <absl/types/span.h>
 
 #include "runtime/protocol/frame.hpp"
 #include "runtime/shared_bytes.hpp"
+#include "runtime/small_fifo.hpp"
 
 namespace weft::protocol {
 
@@ -79,7 +79,7 @@ private:
 
   std::uint32_t max_frame_size_;
   bool expect_preface_;
-  std::deque<shared_bytes> segments_;
+  small_fifo<shared_bytes> segments_;
   std::size_t buffered_ = 0;
   preface_info preface_;
   protocol::frame frame_;

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +16,7 @@
 #include "runtime/protocol/frame_writer.hpp"
 #include "runtime/protocol/protocol_settings.hpp"
 #include "runtime/shared_bytes.hpp"
+#include "runtime/small_fifo.hpp"
 #include "weft/wire.pb.h"
 
 namespace weft::protocol {
@@ -267,9 +267,11 @@ private:
   // Outbound.
   std::uint32_t next_out_id_ = 0;
   absl::flat_hash_map<std::uint32_t, std::unique_ptr<outbound>> outbound_;
-  std::array<std::deque<std::uint32_t>, 4> ready_;
+  /// Ids of messages with a frame to write, one queue per priority.
+  /// small_fifo, not std::deque: an idle connection allocates nothing here.
+  std::array<small_fifo<std::uint32_t>, 4> ready_;
   /// Ids of messages whose first frame is not written yet, ascending.
-  std::deque<std::uint32_t> unbegun_;
+  small_fifo<std::uint32_t> unbegun_;
   std::size_t open_outbound_ = 0;
   std::int64_t send_window_ = 0;
   /// The last take_output could write no message frame; cleared by credit,

@@ -12,6 +12,7 @@
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/status/statusor.h>
+#include <absl/types/span.h>
 
 #include "runtime/io/internal/reactor_inbox.hpp"
 #include "runtime/io/internal/unique_fd.hpp"
@@ -73,6 +74,18 @@ public:
 
   static constexpr std::size_t iov_max = IOV_MAX;
 
+  /// Scratch space of at least `at_least` bytes for one read, shared by the
+  /// reactor's channels: a channel reads into it and copies out what it
+  /// keeps before it returns to the loop. Its contents are garbage (never
+  /// zero-filled); it grows to the largest size asked for and is kept.
+  absl::Span<std::uint8_t> read_scratch(std::size_t at_least) {
+    if (scratch_size_ < at_least) {
+      scratch_ = std::make_unique_for_overwrite<std::uint8_t[]>(at_least);
+      scratch_size_ = at_least;
+    }
+    return {scratch_.get(), scratch_size_};
+  }
+
   /// The pool this reactor belongs to (lives longer than the loop thread).
   reactor_pool& pool() noexcept {
     return pool_;
@@ -108,6 +121,8 @@ private:
   absl::flat_hash_map<std::uint64_t, std::shared_ptr<listener>> listeners_;
   std::vector<timer> timers_;
   std::vector<iovec> iov_;
+  std::unique_ptr<std::uint8_t[]> scratch_;
+  std::size_t scratch_size_ = 0;
 };
 
 } // namespace weft::io::internal
