@@ -7,12 +7,12 @@ namespace weft {
 
 /// The demo app's `echo` route: the reply body is the request body (a large
 /// file-backed body is answered by streaming the same file back).
-/// Handles `(request_atom, request) -> response`.
+/// Handles `(request_atom, request) -> response` and request batches.
 caf::actor spawn_echo_route(caf::actor_system& sys);
 
 /// The demo app's `sink` route: the reply is `{"size":N,"crc64":"<hex>"}`
 /// (application/json), the size and CRC-64 checksum (docs/protocol.md §4.3) of the request body.
-/// Handles `(request_atom, request) -> response`.
+/// Handles `(request_atom, request) -> response` and request batches.
 caf::actor spawn_sink_route(caf::actor_system& sys);
 
 } // namespace weft

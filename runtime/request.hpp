@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "runtime/payload.hpp"
 
@@ -45,6 +46,43 @@ struct response {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, response& x) {
   return f(x.body, x.content_type, x.schema, x.metadata);
+}
+
+/// Several requests for one route that arrived together (one read of one
+/// connection). A handler that accepts batches answers
+/// `(request_atom, request_batch) -> reply_batch` with one reply per
+/// request; a batch costs one message each way instead of one per request.
+struct request_batch {
+  std::vector<request> items;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, request_batch& x) {
+  return f(x.items);
+}
+
+/// The answer to one request of a batch: `code` 0 and `rsp`, or a weft
+/// error code (weft::errc) and `message`.
+struct batch_reply {
+  std::uint32_t message_id = 0;
+  std::uint8_t code = 0;
+  std::string message;
+  response rsp;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_reply& x) {
+  return f(x.message_id, x.code, x.message, x.rsp);
+}
+
+/// The answers to a request_batch, in any order.
+struct reply_batch {
+  std::vector<batch_reply> items;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reply_batch& x) {
+  return f(x.items);
 }
 
 } // namespace weft

@@ -46,6 +46,8 @@ CAF_ADD_TYPE_ID(weft, (weft::io::channel_ref))
 
 // -- routes: edges -> handler actors ------------------------------------------
 /// (request_atom, request) -> response: handle one request of a route.
+/// (request_atom, request_batch) -> reply_batch: several at once (routes
+/// that accept batches).
 CAF_ADD_ATOM(weft, weft, request_atom, "request")
 /// (listen_atom) -> uint16_t: a gateway's listener binds and says its port.
 CAF_ADD_ATOM(weft, weft, listen_atom, "listen")
@@ -57,6 +59,9 @@ CAF_ADD_ATOM(weft, weft, tick_atom, "tick")
 CAF_ADD_TYPE_ID(weft, (weft::payload))
 CAF_ADD_TYPE_ID(weft, (weft::request))
 CAF_ADD_TYPE_ID(weft, (weft::response))
+CAF_ADD_TYPE_ID(weft, (weft::request_batch))
+CAF_ADD_TYPE_ID(weft, (weft::batch_reply))
+CAF_ADD_TYPE_ID(weft, (weft::reply_batch))
 
 // -- runtime/client: client object -> client actor -----------------------------
 /// (connect_atom) -> ok_atom: connect (blocking the detached client actor).

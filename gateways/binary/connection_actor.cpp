@@ -39,6 +39,10 @@ struct connection_state {
   bool channel_closed = false;
   /// A flush_atom is in our mailbox: replies wait for it to be written.
   bool flush_scheduled = false;
+  /// Requests for routes that accept batches, collected while one read's
+  /// events are dispatched and sent as one message per route afterwards.
+  /// The pointers are into the gateway's immutable route table.
+  std::vector<std::pair<const route_entry*, std::vector<request>>> pending;
   /// Last published session gauges, to update the shared stats by delta.
   std::int64_t open_inbound = 0;
   std::int64_t inbound_memory = 0;
@@ -114,6 +118,9 @@ void schedule_flush(connection_self self) {
   self->send(self, flush_atom_v);
 }
 
+void send_one(connection_self self, const route_entry& route, request req,
+              bool urgent);
+
 void dispatch(connection_self self, session_event& ev) {
   auto& st = self->state;
   auto kind = ev.header.kind();
@@ -142,21 +149,38 @@ void dispatch(connection_self self, session_event& ev) {
     req.deadline_ns = absl::ToUnixNanos(
       now + absl::Milliseconds(ev.header.deadline_ms()));
   st.ctx.stats->requests.fetch_add(1, std::memory_order_relaxed);
+  const auto& route = handler->second;
   if (kind == weft::wire::KIND_ONE_WAY) {
-    caf::anon_send(handler->second, request_atom_v, std::move(req));
+    caf::anon_send(route.handler, request_atom_v, std::move(req));
     return;
   }
   ++st.inflight;
   st.live.insert(ev.id);
   st.ctx.stats->inflight.fetch_add(1, std::memory_order_relaxed);
-  auto id = ev.id;
+  auto urgent = ev.header.priority() <= weft::wire::PRIORITY_HIGH;
+  if (route.batches && !urgent) {
+    auto group = std::find_if(st.pending.begin(), st.pending.end(),
+                              [&](const auto& g) { return g.first == &route; });
+    if (group == st.pending.end()) {
+      st.pending.emplace_back(&route, std::vector<request>{});
+      group = std::prev(st.pending.end());
+    }
+    group->second.push_back(std::move(req));
+    return;
+  }
+  send_one(self, route, std::move(req), urgent);
+}
+
+/// Sends one request to its route; the reply (or error) comes back to us.
+void send_one(connection_self self, const route_entry& route, request req,
+              bool urgent) {
+  auto id = req.message_id;
   // No CAF timeout: CAF 0.17 keeps every request timeout in its clock
   // until it expires (docs/benchmarks.md). The session enforces the
   // request's deadline, or --handler-timeout, and answers for us.
   // URGENT and HIGH requests travel, and are answered, as high-priority
   // CAF messages: their replies overtake queued read batches of bulk data
   // in this actor's mailbox.
-  auto urgent = ev.header.priority() <= weft::wire::PRIORITY_HIGH;
   // Urgent replies are written at once; others wait for the batch flush.
   auto on_reply = [self, id, urgent](response& rsp) {
     if (!finished_request(self, id))
@@ -178,15 +202,63 @@ void dispatch(connection_self self, session_event& ev) {
   };
   if (urgent)
     self
-      ->request<caf::message_priority::high>(handler->second,
+      ->request<caf::message_priority::high>(route.handler,
                                              caf::duration{caf::infinite},
                                              request_atom_v, std::move(req))
       .then(std::move(on_reply), std::move(on_error));
   else
     self
-      ->request(handler->second, caf::duration{caf::infinite},
+      ->request(route.handler, caf::duration{caf::infinite},
                 request_atom_v, std::move(req))
       .then(std::move(on_reply), std::move(on_error));
+}
+
+/// Sends the requests collected in `pending`: one message per route (a
+/// batch when there are several), answered by one message.
+void send_pending(connection_self self) {
+  auto& st = self->state;
+  auto groups = std::move(st.pending);
+  st.pending.clear();
+  for (auto& [route, items] : groups) {
+    if (items.size() == 1) {
+      send_one(self, *route, std::move(items.front()), false);
+      continue;
+    }
+    std::vector<std::uint32_t> ids;
+    ids.reserve(items.size());
+    for (const auto& req : items)
+      ids.push_back(req.message_id);
+    request_batch batch;
+    batch.items = std::move(items);
+    self
+      ->request(route->handler, caf::duration{caf::infinite}, request_atom_v,
+                std::move(batch))
+      .then(
+        [self, ids](reply_batch& replies) {
+          for (auto& r : replies.items) {
+            if (!finished_request(self, r.message_id))
+              continue;
+            auto code = r.code <= static_cast<std::uint8_t>(errc::going_away)
+                          ? static_cast<errc>(r.code)
+                          : errc::internal;
+            reply(self, r.message_id, code, r.message, std::move(r.rsp));
+          }
+          // A request the handler left out of its answer still gets one.
+          for (auto id : ids)
+            if (finished_request(self, id))
+              reply(self, id, errc::internal,
+                    "the handler's batch answer left this request out",
+                    response{});
+          schedule_flush(self);
+        },
+        [self, ids](caf::error& err) {
+          for (auto id : ids)
+            if (finished_request(self, id))
+              reply(self, id, code_of(err), to_status(err).message(),
+                    response{});
+          schedule_flush(self);
+        });
+  }
 }
 
 void on_closed_session(connection_self self, const session_event& ev) {
@@ -259,6 +331,8 @@ void step(connection_self self) {
           break;
       }
     }
+    if (!st.pending.empty())
+      send_pending(self);
     flush(self);
     if (events.empty() && st.session->take_events().empty())
       break;

@@ -86,10 +86,10 @@ bool start_demo_app(weft::node& node) {
   const auto& cfg = node.config();
   auto& sys = node.system();
   auto routes = std::make_shared<weft::binary::route_table>();
-  (*routes)["echo"] = weft::spawn_echo_route(sys);
-  (*routes)["sink"] = weft::spawn_sink_route(sys);
-  for (const auto& [name, handler] : *routes)
-    node.own(handler);
+  (*routes)["echo"] = {weft::spawn_echo_route(sys), true};
+  (*routes)["sink"] = {weft::spawn_sink_route(sys), true};
+  for (const auto& [name, route] : *routes)
+    node.own(route.handler);
   if (!cfg.tcp_listen.empty()) {
     auto at = weft::parse_endpoint(cfg.tcp_listen);
     auto gateway

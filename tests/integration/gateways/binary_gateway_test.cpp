@@ -76,11 +76,11 @@ protected:
     ASSERT_TRUE(started.ok()) << started.status();
     node_ = std::move(*started);
     auto routes = std::make_shared<binary::route_table>();
-    (*routes)["echo"] = spawn_echo_route(node_->system());
-    (*routes)["sink"] = spawn_sink_route(node_->system());
-    (*routes)["silent"] = node_->system().spawn(silent_route);
-    for (const auto& [name, handler] : *routes)
-      node_->own(handler);
+    (*routes)["echo"] = {spawn_echo_route(node_->system()), true};
+    (*routes)["sink"] = {spawn_sink_route(node_->system()), true};
+    (*routes)["silent"] = {node_->system().spawn(silent_route), false};
+    for (const auto& [name, route] : *routes)
+      node_->own(route.handler);
     binary::binary_gateway_options opts;
     opts.port = 0;
     opts.session.spill_dir = ::testing::TempDir();
