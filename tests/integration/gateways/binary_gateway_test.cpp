@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <chrono>
 #include <future>
 #include <random>
@@ -55,6 +56,17 @@ caf::behavior silent_route(caf::event_based_actor* self) {
   };
 }
 
+/// A batch-capable route with a bug: it answers no request of a batch and
+/// fails single requests. Every request must still get exactly one reply.
+caf::behavior forgetful_route(caf::event_based_actor*) {
+  return {
+    [](request_atom, const request&) -> caf::result<response> {
+      return make_weft_error(errc::internal, "forgot");
+    },
+    [](request_atom, const request_batch&) { return reply_batch{}; },
+  };
+}
+
 shared_bytes random_bytes(std::mt19937_64& rng, std::size_t n) {
   std::vector<std::uint8_t> data(n);
   for (std::size_t i = 0; i < n; i += 8) {
@@ -79,6 +91,7 @@ protected:
     (*routes)["echo"] = {spawn_echo_route(node_->system()), true};
     (*routes)["sink"] = {spawn_sink_route(node_->system()), true};
     (*routes)["silent"] = {node_->system().spawn(silent_route), false};
+    (*routes)["forgetful"] = {node_->system().spawn(forgetful_route), true};
     for (const auto& [name, route] : *routes)
       node_->own(route.handler);
     binary::binary_gateway_options opts;
@@ -500,6 +513,56 @@ std::string header_bytes(std::uint32_t id, const std::string& route,
 
 absl::Span<const std::uint8_t> span_of(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+/// The status codes of the REPLY messages among `bytes`, by reply_to.
+std::map<std::uint32_t, std::uint32_t>
+reply_codes(const std::vector<std::uint8_t>& bytes) {
+  std::map<std::uint32_t, std::uint32_t> codes;
+  protocol::frame_decoder dec{16 * 1024 * 1024, true};
+  dec.feed(shared_bytes{bytes});
+  for (;;) {
+    auto r = dec.next();
+    if (r == protocol::frame_decoder::result::preface)
+      continue;
+    if (r != protocol::frame_decoder::result::frame)
+      break;
+    auto f = dec.take_frame();
+    if (!f.is(protocol::frame_type::message) || f.payload.size() < 12)
+      continue;
+    auto len = protocol::load_u32(f.payload.data());
+    weft::wire::MessageHeader h;
+    if (len <= f.payload.size() - 12
+        && h.ParseFromArray(f.payload.data() + 4, static_cast<int>(len))
+        && h.kind() == weft::wire::KIND_REPLY)
+      codes[h.reply_to()] = h.status().code();
+  }
+  return codes;
+}
+
+TEST_F(BinaryGatewayTest, EveryRequestOfABatchGetsOneReplyEvenIfTheHandlerForgets) {
+  raw_peer peer{gateway_.port};
+  peer.hello();
+  // Eight requests in one write, so that they usually arrive in one read
+  // and go to the route as one batch; either way each needs one reply.
+  protocol::frame_writer w;
+  for (std::uint32_t i = 0; i < 8; ++i) {
+    auto id = 2 * i + 1;
+    auto hdr = header_bytes(id, "forgetful", 1);
+    auto body = shared_bytes::copy_of("x");
+    w.message(id, span_of(hdr), body,
+              protocol::checksum::of(span_of(hdr), body.span()));
+  }
+  peer.write(w.take());
+  std::vector<std::uint8_t> got;
+  ASSERT_TRUE(eventually([&] {
+    auto more = peer.read_until_eof(50ms);
+    got.insert(got.end(), more.begin(), more.end());
+    return reply_codes(got).size() == 8;
+  }));
+  for (const auto& [id, code] : reply_codes(got))
+    EXPECT_EQ(code, static_cast<std::uint32_t>(errc::internal)) << id;
+  EXPECT_TRUE(eventually([&] { return gateway_.stats->inflight.load() == 0; }));
 }
 
 TEST_F(BinaryGatewayTest, GarbageBytesGetBadPreface) {
