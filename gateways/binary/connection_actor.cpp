@@ -39,6 +39,8 @@ struct connection_state {
   bool channel_closed = false;
   /// A flush_atom is in our mailbox: replies wait for it to be written.
   bool flush_scheduled = false;
+  /// Events being handled; kept to reuse its capacity.
+  std::vector<protocol::session_event> events;
   /// Requests for routes that accept batches, collected while one read's
   /// events are dispatched and sent as one message per route afterwards.
   /// The pointers are into the gateway's immutable route table.
@@ -309,7 +311,8 @@ void step(connection_self self) {
   if (!st.session)
     return;
   for (int round = 0; round < 64; ++round) {
-    auto events = st.session->take_events();
+    st.session->take_events(st.events);
+    auto& events = st.events;
     for (auto& ev : events) {
       switch (ev.what) {
         case session_event::kind::message:
@@ -334,7 +337,9 @@ void step(connection_self self) {
     if (!st.pending.empty())
       send_pending(self);
     flush(self);
-    if (events.empty() && st.session->take_events().empty())
+    // Writing can produce events too (a drain that just finished): go
+    // round again rather than drop them.
+    if (events.empty() && !st.session->has_events())
       break;
   }
   publish_gauges(self);

@@ -1090,6 +1090,11 @@ bool session::wants_write() const {
   return false;
 }
 
+void session::take_events(std::vector<session_event>& out) {
+  out.clear();
+  out.swap(events_);
+}
+
 std::vector<session_event> session::take_events() {
   return std::exchange(events_, {});
 }

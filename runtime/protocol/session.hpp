@@ -160,6 +160,15 @@ public:
   /// Events since the last call, in order.
   std::vector<session_event> take_events();
 
+  /// Same, into `out` (cleared first): callers that keep `out` reuse its
+  /// capacity instead of allocating per call.
+  void take_events(std::vector<session_event>& out);
+
+  /// True when take_events would return something.
+  bool has_events() const noexcept {
+    return !events_.empty();
+  }
+
   // -- state ----------------------------------------------------------------
 
   bool closed() const noexcept {
