@@ -116,6 +116,12 @@ void schedule_flush(connection_self self) {
   auto& st = self->state;
   if (st.flush_scheduled)
     return;
+  // Nothing else waiting (the usual case with one request in flight):
+  // write now instead of paying for a message to ourselves.
+  if (self->mailbox().empty()) {
+    step(self);
+    return;
+  }
   st.flush_scheduled = true;
   self->send(self, flush_atom_v);
 }
