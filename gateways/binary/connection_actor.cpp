@@ -348,6 +348,7 @@ void step(connection_self self) {
     if (events.empty() && !st.session->has_events())
       break;
   }
+  st.events = {}; // no capacity kept by an idle connection
   publish_gauges(self);
   if (st.session->closed()) {
     if (!st.channel_closed) {

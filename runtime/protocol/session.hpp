@@ -160,8 +160,7 @@ public:
   /// Events since the last call, in order.
   std::vector<session_event> take_events();
 
-  /// Same, into `out` (cleared first): callers that keep `out` reuse its
-  /// capacity instead of allocating per call.
+  /// Same, into `out` (replacing what it held).
   void take_events(std::vector<session_event>& out);
 
   /// True when take_events would return something.
