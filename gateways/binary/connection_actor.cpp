@@ -336,6 +336,15 @@ void step(connection_self self) {
         case session_event::kind::closed:
           on_closed_session(self, ev);
           break;
+        case session_event::kind::progress:
+          // Once per MiB of a large message: cheap, and useful to watch.
+          if (st.ctx.log.enabled(log_level::debug))
+            st.ctx.log.debug("binary.receiving",
+                             {{"peer", st.channel->remote_address()},
+                              {"id", ev.id},
+                              {"done", ev.done},
+                              {"total", ev.total}});
+          break;
         default:
           break;
       }

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <cstdlib>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -204,6 +205,30 @@ TEST_F(WeftCliTest, OneMillisecondTimeoutOnALargeUploadIsDeadlineExceeded) {
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_THAT(r.err, HasSubstr("error: deadline_exceeded (6): "));
   EXPECT_THAT(r.out, IsEmpty());
+}
+
+TEST_F(WeftCliTest, ConnectionLostMidTransferExitsThree) {
+  // A node that logs each MiB it receives (debug), so that the test can
+  // kill it in the middle of a 3 GiB upload (a sparse file: fast to read).
+  child_process node{bin_path("weftd"),
+                     {"--tcp-listen", "127.0.0.1:0", "--log-level", "debug",
+                      "--max-message-size", "4294967295", "--spill-dir", dir_}};
+  auto line = node.wait_for_line("event=binary.listening", 10s);
+  ASSERT_TRUE(line) << node.output();
+  auto at = line->find("address=");
+  ASSERT_NE(at, std::string::npos);
+  auto address = line->substr(at + 8, line->find(' ', at) - at - 8);
+  auto path = dir_ + "/sparse.bin";
+  std::ofstream{path, std::ios::binary}.close();
+  std::filesystem::resize_file(path, 3ull << 30);
+  child_process cli{bin_path("weft"), {"call", address, "sink", "--file", path}};
+  ASSERT_TRUE(node.wait_for_line("event=binary.receiving", 20s))
+    << node.output();
+  node.signal(SIGKILL);
+  auto code = cli.wait_exit(20s);
+  ASSERT_TRUE(code.has_value()) << cli.output();
+  EXPECT_EQ(*code, 3) << cli.output();
+  EXPECT_THAT(cli.output(), HasSubstr("unavailable"));
 }
 
 TEST_F(WeftCliTest, PingCountTwoPrintsTwoRoundTripsAndASummary) {
