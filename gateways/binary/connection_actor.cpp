@@ -172,6 +172,7 @@ void dispatch(connection_self self, session_event& ev) {
     if (group == st.pending.end()) {
       st.pending.emplace_back(&route, std::vector<request>{});
       group = std::prev(st.pending.end());
+      group->second.reserve(16);
     }
     group->second.push_back(std::move(req));
     return;

@@ -1103,6 +1103,10 @@ std::vector<session_event> session::take_events() {
 // -- bookkeeping --------------------------------------------------------------
 
 void session::push_event(session_event ev) {
+  // Events come in bursts (one per frame of a read): growing one by one
+  // would move every protobuf header several times.
+  if (events_.capacity() == 0)
+    events_.reserve(16);
   events_.push_back(std::move(ev));
 }
 
