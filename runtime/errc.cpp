@@ -46,6 +46,10 @@ absl::string_view to_string(errc code) noexcept {
   return index < names.size() ? names[index] : absl::string_view{"unknown"};
 }
 
+errc errc_from_code(std::uint32_t code) noexcept {
+  return code < names.size() ? static_cast<errc>(code) : errc::internal;
+}
+
 bool from_string(absl::string_view name, errc& out) noexcept {
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == name) {

@@ -80,6 +80,10 @@ enum class errc : std::uint8_t {
 /// Returns the snake_case name of `code`, e.g. "deadline_exceeded".
 absl::string_view to_string(errc code) noexcept;
 
+/// Converts a code received from a peer (wire or message field); codes
+/// this version does not know become `internal`.
+errc errc_from_code(std::uint32_t code) noexcept;
+
 /// Parses a name produced by to_string; returns false for unknown names.
 bool from_string(absl::string_view name, errc& out) noexcept;
 

@@ -14,6 +14,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "runtime/error_bridge.hpp"
+#include "runtime/protocol/flush_to_channel.hpp"
 #include "runtime/protocol/session.hpp"
 #include "runtime/type_ids.hpp"
 
@@ -39,8 +40,6 @@ struct connection_state {
   bool channel_closed = false;
   /// A flush_atom is in our mailbox: replies wait for it to be written.
   bool flush_scheduled = false;
-  /// Events being handled; kept to reuse its capacity.
-  std::vector<protocol::session_event> events;
   /// Requests for routes that accept batches, collected while one read's
   /// events are dispatched and sent as one message per route afterwards.
   /// The pointers are into the gateway's immutable route table.
@@ -247,10 +246,8 @@ void send_pending(connection_self self) {
           for (auto& r : replies.items) {
             if (!finished_request(self, r.message_id))
               continue;
-            auto code = r.code <= static_cast<std::uint8_t>(errc::going_away)
-                          ? static_cast<errc>(r.code)
-                          : errc::internal;
-            reply(self, r.message_id, code, r.message, std::move(r.rsp));
+            reply(self, r.message_id, errc_from_code(r.code), r.message,
+                  std::move(r.rsp));
           }
           // A request the handler left out of its answer still gets one.
           for (auto id : ids)
@@ -282,21 +279,10 @@ void on_closed_session(connection_self self, const session_event& ev) {
   }
 }
 
-/// Hands frames to the reactor while it has room for them. The reactor's
-/// own counter says how much is still queued; when it is full, the io_sent
-/// that follows its falling under the low watermark brings us back here.
 void flush(connection_self self) {
   auto& st = self->state;
-  const auto limit = st.ctx.options->write_ahead;
-  while (st.session->wants_write()) {
-    auto queued = st.channel->bytes_queued();
-    if (queued >= limit)
-      break;
-    auto out = st.session->take_output(static_cast<std::size_t>(limit - queued));
-    if (out.empty())
-      break;
-    st.channel->send(std::move(out));
-  }
+  protocol::flush_to_channel(*st.session, *st.channel,
+                             st.ctx.options->write_ahead);
 }
 
 void publish_gauges(connection_self self) {
@@ -318,8 +304,7 @@ void step(connection_self self) {
   if (!st.session)
     return;
   for (int round = 0; round < 64; ++round) {
-    st.session->take_events(st.events);
-    auto& events = st.events;
+    auto events = st.session->take_events();
     for (auto& ev : events) {
       switch (ev.what) {
         case session_event::kind::message:
@@ -358,7 +343,6 @@ void step(connection_self self) {
     if (events.empty() && !st.session->has_events())
       break;
   }
-  st.events = {}; // no capacity kept by an idle connection
   publish_gauges(self);
   if (st.session->closed()) {
     if (!st.channel_closed) {

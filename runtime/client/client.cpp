@@ -21,6 +21,7 @@
 #include "runtime/client/client_call.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/protocol/binary_framer.hpp"
+#include "runtime/protocol/flush_to_channel.hpp"
 #include "runtime/protocol/wire_format.hpp"
 #include "runtime/type_ids.hpp"
 
@@ -195,18 +196,7 @@ absl::Status open_connection(client_self self) {
 
 void flush(client_self self) {
   auto& st = self->state;
-  constexpr std::uint64_t write_ahead = 256 * 1024;
-  while (st.session->wants_write()) {
-    // The reactor's counter; io_sent wakes us when it falls again.
-    auto queued = st.channel->bytes_queued();
-    if (queued >= write_ahead)
-      break;
-    auto out = st.session->take_output(
-      static_cast<std::size_t>(write_ahead - queued));
-    if (out.empty())
-      break;
-    st.channel->send(std::move(out));
-  }
+  protocol::flush_to_channel(*st.session, *st.channel, 256 * 1024);
 }
 
 void on_message(client_self self, session_event& ev) {
@@ -219,10 +209,8 @@ void on_message(client_self self, session_event& ev) {
   auto token = i->second;
   const auto& status = ev.header.status();
   if (status.code() != 0) {
-    auto code = status.code() <= static_cast<std::uint32_t>(errc::going_away)
-                  ? static_cast<errc>(status.code())
-                  : errc::internal;
-    finish(self, token, make_status(code, status.message()));
+    finish(self, token,
+           make_status(errc_from_code(status.code()), status.message()));
     return;
   }
   reply r;

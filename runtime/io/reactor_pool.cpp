@@ -51,6 +51,26 @@ void reactor_pool::stop() {
     r->stop();
 }
 
+namespace {
+
+/// Resolves `host:port` into `addr` and opens a non-blocking TCP socket of
+/// its family (`passive`: for listening).
+absl::StatusOr<internal::unique_fd>
+open_stream_socket(absl::string_view host, std::uint16_t port, bool passive,
+                   internal::socket_address& addr) {
+  auto resolved = internal::resolve(host, port, passive);
+  if (!resolved.ok())
+    return resolved.status();
+  addr = *resolved;
+  internal::unique_fd fd{
+    ::socket(addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+  if (!fd)
+    return internal::errno_status("socket", errno);
+  return fd;
+}
+
+} // namespace
+
 absl::StatusOr<std::shared_ptr<listener>>
 reactor_pool::listen(absl::string_view host, std::uint16_t port,
                      caf::actor owner, framer_factory make_framer,
@@ -60,18 +80,16 @@ reactor_pool::listen(absl::string_view host, std::uint16_t port,
                        "listen needs an owner and a framer factory");
   if (stopped_.load())
     return make_status(errc::unavailable, "the reactor pool is stopped");
-  auto addr = internal::resolve(host, port, true);
-  if (!addr.ok())
-    return addr.status();
-  internal::unique_fd fd{
-    ::socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
-  if (!fd)
-    return internal::errno_status("socket", errno);
+  internal::socket_address addr;
+  auto opened = open_stream_socket(host, port, true, addr);
+  if (!opened.ok())
+    return opened.status();
+  auto fd = std::move(*opened);
   int on = 1;
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0)
     return internal::errno_status("setsockopt(SO_REUSEADDR)", errno);
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr->storage),
-             addr->length)
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr.storage),
+             addr.length)
       != 0)
     return internal::errno_status(absl::StrCat("bind ", host, ":", port),
                                   errno);
@@ -103,16 +121,14 @@ reactor_pool::connect(absl::string_view host, std::uint16_t port,
                        "connect needs a framer factory");
   if (stopped_.load())
     return make_status(errc::unavailable, "the reactor pool is stopped");
-  auto addr = internal::resolve(host, port, false);
-  if (!addr.ok())
-    return addr.status();
-  internal::unique_fd fd{
-    ::socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
-  if (!fd)
-    return internal::errno_status("socket", errno);
+  internal::socket_address addr;
+  auto opened = open_stream_socket(host, port, false, addr);
+  if (!opened.ok())
+    return opened.status();
+  auto fd = std::move(*opened);
   auto target = absl::StrCat(host, ":", port);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr->storage),
-                addr->length)
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr.storage),
+                addr.length)
       != 0) {
     if (errno != EINPROGRESS)
       return internal::errno_status(absl::StrCat("connect ", target), errno);

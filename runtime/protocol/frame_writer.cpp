@@ -51,6 +51,7 @@ void frame_writer::append_slice(const shared_bytes& bytes) {
 
 void frame_writer::header(std::uint32_t length, std::uint8_t type,
                           std::uint8_t flags, std::uint32_t id) {
+  ++frames_;
   std::uint8_t buf[frame_header_size] = {};
   store_u32(buf, length);
   buf[4] = type;
@@ -133,6 +134,7 @@ void frame_writer::goaway(std::uint32_t last_id, errc code,
 std::vector<shared_bytes> frame_writer::take() {
   flush_small();
   size_ = 0;
+  frames_ = 0;
   return std::exchange(out_, {});
 }
 

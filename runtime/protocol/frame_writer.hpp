@@ -47,6 +47,11 @@ public:
     return size_ == 0;
   }
 
+  /// Frames written and not taken yet.
+  std::size_t frames() const noexcept {
+    return frames_;
+  }
+
   /// Hands over everything written so far, in order.
   std::vector<shared_bytes> take();
 
@@ -62,6 +67,7 @@ private:
   std::vector<std::uint8_t> small_;
   std::vector<shared_bytes> out_;
   std::size_t size_ = 0;
+  std::size_t frames_ = 0;
 };
 
 } // namespace weft::protocol

@@ -23,12 +23,6 @@ absl::Span<const std::uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-errc errc_from_wire(std::uint32_t code) {
-  return code <= static_cast<std::uint32_t>(errc::going_away)
-           ? static_cast<errc>(code)
-           : errc::internal;
-}
-
 std::string text_of(const shared_bytes& payload, std::size_t offset) {
   if (payload.size() <= offset)
     return std::string{};
@@ -153,7 +147,6 @@ session::session(role r, session_options options, absl::Time now)
   opt_.chunk_size = std::max<std::uint32_t>(opt_.chunk_size, 64);
   control_.preface();
   control_.settings(opt_.local);
-  ++control_frames_;
 }
 
 session::~session() = default;
@@ -284,7 +277,6 @@ void session::consumed_connection(std::size_t n) {
   unacked_connection_ += n;
   if (unacked_connection_ >= opt_.local.initial_connection_window / 2) {
     control_.window(0, static_cast<std::uint32_t>(unacked_connection_));
-    ++control_frames_;
     recv_window_ += static_cast<std::int64_t>(unacked_connection_);
     unacked_connection_ = 0;
   }
@@ -292,7 +284,6 @@ void session::consumed_connection(std::size_t n) {
 
 void session::reject(std::uint32_t id, errc code, const std::string& text) {
   control_.cancel(id, code, text);
-  ++control_frames_;
   ++stats_.rejected_in;
   drop_inbound(id);
 }
@@ -464,7 +455,6 @@ void session::on_chunk(const frame& f, absl::Time now) {
     in.unacked += len;
     if (in.unacked >= opt_.local.initial_message_window / 2) {
       control_.window(f.id, static_cast<std::uint32_t>(in.unacked));
-      ++control_frames_;
       in.window += static_cast<std::int64_t>(in.unacked);
       in.unacked = 0;
     }
@@ -527,35 +517,27 @@ void session::on_cancel(const frame& f, absl::Time now) {
   }
   cancel_tokens_ -= 1.0;
   ++stats_.cancels_in;
-  auto code = errc_from_wire(load_u32(f.payload.data()));
+  auto code = errc_from_code(load_u32(f.payload.data()));
   auto text = text_of(f.payload, 4);
-  session_event ev;
-  ev.what = session_event::kind::cancelled;
-  ev.id = f.id;
-  ev.code = code;
-  ev.text = text;
+  bool ours = false;
   if (inbound_.count(f.id) != 0) {
     drop_inbound(f.id);
-    ev.ours = false;
   } else if (auto a = awaiting_reply_.find(f.id); a != awaiting_reply_.end()) {
     auto reply_id = a->second.reply_id;
     awaiting_reply_.erase(a);
-    if (reply_id != 0 && outbound_.count(reply_id) != 0) {
-      if (outbound_[reply_id]->begun) {
+    if (auto r = outbound_.find(reply_id); r != outbound_.end()) {
+      if (r->second->begun)
         control_.cancel(reply_id, errc::cancelled, "request cancelled");
-        ++control_frames_;
-      }
       drop_outbound(reply_id);
     }
-    ev.ours = false;
   } else if (outbound_.count(f.id) != 0 || outstanding_.count(f.id) != 0) {
     drop_outbound(f.id);
     outstanding_.erase(f.id);
-    ev.ours = true;
+    ours = true;
   } else {
     return; // crossed an END or CANCEL on the wire
   }
-  push_event(std::move(ev));
+  push_cancelled(f.id, code, std::move(text), ours);
   maybe_finish_drain();
 }
 
@@ -608,14 +590,13 @@ void session::on_ping(const frame& f, absl::Time now) {
     push_event(std::move(ev));
     return;
   }
-  if (control_frames_ >= opt_.max_queued_control) {
+  if (control_.frames() >= opt_.max_queued_control) {
     fail(errc::control_flood, "too many unanswered PINGs queued unread");
     return;
   }
   std::array<std::uint8_t, 8> opaque;
   std::copy_n(f.payload.data(), 8, opaque.begin());
   control_.ping(true, opaque);
-  ++control_frames_;
 }
 
 void session::on_goaway(const frame& f) {
@@ -624,7 +605,7 @@ void session::on_goaway(const frame& f) {
     return;
   }
   auto last = load_u32(f.payload.data());
-  auto code = errc_from_wire(load_u32(f.payload.data() + 4));
+  auto code = errc_from_code(load_u32(f.payload.data() + 4));
   auto text = text_of(f.payload, 8);
   peer_going_away_ = true;
   goaway_last_id_ = last;
@@ -640,13 +621,7 @@ void session::on_goaway(const frame& f) {
   for (auto id : unprocessed) {
     drop_outbound(id);
     outstanding_.erase(id);
-    session_event ev;
-    ev.what = session_event::kind::cancelled;
-    ev.id = id;
-    ev.code = errc::going_away;
-    ev.text = "the peer is going away and did not process this message";
-    ev.ours = true;
-    push_event(std::move(ev));
+    push_cancelled(id, errc::going_away, "the peer is going away and did not process this message", true);
   }
   session_event ev;
   ev.what = session_event::kind::goaway;
@@ -708,13 +683,7 @@ void session::on_tick(absl::Time now) {
     awaiting_reply_.erase(id);
     if (sent.ok())
       outbound_[*sent]->reply_to = 0; // nothing awaits it any more
-    session_event ev;
-    ev.what = session_event::kind::cancelled;
-    ev.id = id;
-    ev.code = errc::deadline_exceeded;
-    ev.text = "deadline passed before the reply";
-    ev.ours = false;
-    push_event(std::move(ev));
+    push_cancelled(id, errc::deadline_exceeded, "deadline passed before the reply", false);
   }
   // Our requests whose deadline passed fail and are cancelled at the peer.
   expired.clear();
@@ -727,17 +696,10 @@ void session::on_tick(absl::Time now) {
     bool on_wire = o == outbound_.end() || o->second->begun;
     if (on_wire) {
       control_.cancel(id, errc::deadline_exceeded, "deadline passed");
-      ++control_frames_;
     }
     drop_outbound(id);
     outstanding_.erase(id);
-    session_event ev;
-    ev.what = session_event::kind::cancelled;
-    ev.id = id;
-    ev.code = errc::deadline_exceeded;
-    ev.text = "deadline passed before the reply";
-    ev.ours = true;
-    push_event(std::move(ev));
+    push_cancelled(id, errc::deadline_exceeded, "deadline passed before the reply", true);
   }
   maybe_finish_drain();
 }
@@ -830,7 +792,6 @@ void session::cancel(std::uint32_t id, errc code, absl::string_view reason) {
     if (reply_id != 0)
       drop_outbound(reply_id);
     control_.cancel(id, code, reason);
-    ++control_frames_;
     maybe_finish_drain();
     return;
   }
@@ -841,7 +802,6 @@ void session::cancel(std::uint32_t id, errc code, absl::string_view reason) {
     return;
   if (on_wire) {
     control_.cancel(id, code, reason);
-    ++control_frames_;
   }
   drop_outbound(id);
   outstanding_.erase(id);
@@ -854,7 +814,6 @@ void session::ping(absl::Time now) {
   std::array<std::uint8_t, 8> opaque;
   store_u64(opaque.data(), static_cast<std::uint64_t>(absl::ToUnixNanos(now)));
   control_.ping(false, opaque);
-  ++control_frames_;
   ping_sent_ = now;
 }
 
@@ -865,7 +824,6 @@ void session::go_away(absl::string_view text) {
   sent_goaway_ = true;
   sent_goaway_last_ = last_in_id_;
   control_.goaway(last_in_id_, errc::ok, text);
-  ++control_frames_;
   maybe_finish_drain();
 }
 
@@ -873,7 +831,6 @@ void session::fail(errc code, absl::string_view text) {
   if (state_ == state::closed)
     return;
   control_.goaway(last_in_id_, code, text);
-  ++control_frames_;
   close_with(code, std::string{text});
 }
 
@@ -1005,21 +962,13 @@ void session::fail_outbound(outbound& out, const absl::Status& why) {
   out.failed = true;
   if (out.open) {
     control_.cancel(out.id, code, why.message());
-    ++control_frames_;
   }
   outstanding_.erase(out.id);
-  session_event ev;
-  ev.what = session_event::kind::cancelled;
-  ev.id = out.id;
-  ev.code = code;
-  ev.text = std::string{why.message()};
-  ev.ours = true;
-  push_event(std::move(ev));
+  push_cancelled(out.id, code, std::string{why.message()}, true);
 }
 
 std::vector<shared_bytes> session::take_output(std::size_t max_bytes) {
   std::vector<shared_bytes> result = control_.take();
-  control_frames_ = 0;
   if (state_ == state::closed || !peer_ready_)
     return result;
   bool connection_blocked = false;
@@ -1090,17 +1039,22 @@ bool session::wants_write() const {
   return false;
 }
 
-void session::take_events(std::vector<session_event>& out) {
-  // Moved, not swapped: an idle session keeps no event capacity around
-  // (it would cost every idle connection a few hundred bytes).
-  out = std::exchange(events_, {});
-}
-
 std::vector<session_event> session::take_events() {
   return std::exchange(events_, {});
 }
 
 // -- bookkeeping --------------------------------------------------------------
+
+void session::push_cancelled(std::uint32_t id, errc code, std::string text,
+                             bool ours) {
+  session_event ev;
+  ev.what = session_event::kind::cancelled;
+  ev.id = id;
+  ev.code = code;
+  ev.text = std::move(text);
+  ev.ours = ours;
+  push_event(std::move(ev));
+}
 
 void session::push_event(session_event ev) {
   // Events come in bursts (one per frame of a read): growing one by one

@@ -160,9 +160,6 @@ public:
   /// Events since the last call, in order.
   std::vector<session_event> take_events();
 
-  /// Same, into `out` (replacing what it held).
-  void take_events(std::vector<session_event>& out);
-
   /// True when take_events would return something.
   bool has_events() const noexcept {
     return !events_.empty();
@@ -221,6 +218,9 @@ private:
   void drop_inbound(std::uint32_t id);
   void drop_outbound(std::uint32_t id);
   void push_event(session_event ev);
+  /// Pushes a `cancelled` event for message `id`.
+  void push_cancelled(std::uint32_t id, errc code, std::string text,
+                      bool ours);
   void maybe_finish_drain();
   void close_with(errc code, const std::string& text);
 
@@ -260,7 +260,6 @@ private:
   frame_decoder decoder_;
   frame_writer control_;
   frame_writer data_;
-  std::size_t control_frames_ = 0;
   std::vector<session_event> events_;
 
   // Inbound.
