@@ -1,7 +1,6 @@
 #include "runtime/cli/call_command.hpp"
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -9,11 +8,13 @@
 #include <unistd.h>
 #include <vector>
 
+#include <absl/strings/ascii.h>
+#include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
 #include <absl/time/clock.h>
 
+#include "runtime/cli/node_call.hpp"
 #include "runtime/cli/progress_bar.hpp"
-#include "runtime/cli/signals.hpp"
 #include "runtime/client/client.hpp"
 #include "runtime/error_bridge.hpp"
 
@@ -25,12 +26,9 @@ namespace {
 /// of any size costs this much memory.
 constexpr std::size_t copy_piece = 1024 * 1024;
 
-/// How long past --timeout we wait for the client to report the deadline
-/// itself before giving up on it locally.
-constexpr absl::Duration deadline_grace = absl::Seconds(2);
-
-/// How often the main thread wakes to redraw the bar and look for signals.
-constexpr auto poll_period = std::chrono::milliseconds(100);
+/// The content type of JSON bodies, sent with --json and looked for in the
+/// reply.
+constexpr absl::string_view json_content_type = "application/json";
 
 void print_err(const std::string& line) {
   std::fprintf(stderr, "%s\n", line.c_str());
@@ -69,12 +67,14 @@ absl::StatusOr<payload> read_stdin() {
   return payload{shared_bytes{std::move(data)}};
 }
 
-/// The request body: --data, --file (streamed, never read here), stdin
-/// when it is not a terminal (a regular file is streamed like --file), or
-/// nothing.
+/// The request body: --data, --json, --file (streamed, never read here),
+/// stdin when it is not a terminal (a regular file is streamed like
+/// --file), or nothing.
 absl::StatusOr<payload> request_body(const cli_args& args) {
   if (args.data)
     return payload{shared_bytes::copy_of(*args.data)};
+  if (args.json)
+    return payload{shared_bytes::copy_of(*args.json)};
   if (args.file) {
     auto body = payload::from_file(*args.file);
     if (!body.ok())
@@ -113,8 +113,28 @@ absl::StatusOr<int> copy_body(const payload& body, int fd) {
   return 0;
 }
 
+/// True for `application/json`, with or without parameters such as
+/// `; charset=utf-8`.
+bool is_json(absl::string_view content_type) {
+  auto type = content_type.substr(0, content_type.find(';'));
+  return absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(type),
+                                json_content_type);
+}
+
+/// True when --json asked for the reply and it is JSON printed to stdout
+/// without a final newline: the shell prompt should not follow it on the
+/// same line. Raw replies, and anything written to --out, stay exact.
+bool needs_newline(const cli_args& args, const reply& answer) {
+  if (!args.json || args.out || !is_json(answer.content_type)
+      || answer.body.size() == 0)
+    return false;
+  auto last = answer.body.read(answer.body.size() - 1, 1);
+  return last.ok() && last->size() == 1 && last->span()[0] != '\n';
+}
+
 /// Writes the reply body to --out or stdout.
-exit_code write_reply(const cli_args& args, const payload& body) {
+exit_code write_reply(const cli_args& args, const reply& answer) {
+  const auto& body = answer.body;
   int fd = STDOUT_FILENO;
   std::string where = "stdout";
   if (args.out) {
@@ -130,6 +150,10 @@ exit_code write_reply(const cli_args& args, const payload& body) {
   }
   auto copied = copy_body(body, fd);
   int err = copied.ok() ? *copied : 0;
+  if (copied.ok() && err == 0 && needs_newline(args, answer)) {
+    constexpr std::uint8_t newline[] = {'\n'};
+    err = write_all(fd, newline);
+  }
   if (args.out && ::close(fd) != 0 && err == 0 && copied.ok())
     err = errno;
   if (!copied.ok()) {
@@ -161,52 +185,30 @@ exit_code run_call(const cli_args& args, const sigset_t& interrupts) {
   progress_bar bar{STDERR_FILENO, ::isatty(STDERR_FILENO) != 0, body->size(),
                    start};
   client_options copts;
-  copts.host = args.host;
-  copts.port = args.port;
-  copts.reconnect = false;
   // One call: its body is whatever the user asked to send.
   copts.max_pending_bytes = ~std::uint64_t{0};
-  auto cli = client::connect(copts);
-  if (!cli.ok()) {
-    print_err(error_line(cli.status()));
+  auto cli = connect_to_node(args, std::move(copts));
+  if (cli == nullptr)
     return exit_code::connection;
-  }
   call_options opts;
   opts.priority = static_cast<weft::wire::Priority>(args.priority);
   opts.timeout = args.timeout;
-  opts.content_type = args.content_type;
+  opts.content_type = args.content_type.value_or(
+    std::string{args.json ? json_content_type : "application/octet-stream"});
   opts.metadata = args.metadata;
   opts.on_progress = [&bar](std::uint64_t done, std::uint64_t total) {
     bar.on_download(done, total);
   };
-  auto pending = (*cli)->call(args.route, std::move(*body), std::move(opts));
-  while (pending.result.wait_for(poll_period) != std::future_status::ready) {
-    auto now = absl::Now();
-    bar.tick(now);
-    if (wait_for_signal(interrupts, absl::ZeroDuration()) != 0) {
-      (*cli)->cancel(pending.token);
-      bar.clear();
-      print_err("weft: interrupted, call cancelled");
-      return exit_code::interrupted;
-    }
-    if (args.timeout > absl::ZeroDuration()
-        && now - start > args.timeout + deadline_grace) {
-      // The client reports deadlines itself; this is only a safety net.
-      (*cli)->cancel(pending.token);
-      bar.clear();
-      print_err(error_line(make_status(
-        errc::deadline_exceeded,
-        absl::StrCat("no reply within ", absl::FormatDuration(args.timeout)))));
-      return exit_code::remote_error;
-    }
+  auto pending = cli->call(args.route, std::move(*body), std::move(opts));
+  auto answer
+    = await_reply(*cli, pending, start, args.timeout, interrupts, bar);
+  if (answer.stopped)
+    return *answer.stopped;
+  if (!answer.result.ok()) {
+    print_err(error_line(answer.result.status()));
+    return exit_code_of(answer.result.status(), cli->connected());
   }
-  bar.clear();
-  auto result = pending.result.get();
-  if (!result.ok()) {
-    print_err(error_line(result.status()));
-    return exit_code_of(result.status(), (*cli)->connected());
-  }
-  return write_reply(args, result->body);
+  return write_reply(args, *answer.result);
 }
 
 } // namespace weft::cli

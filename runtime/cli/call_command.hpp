@@ -8,7 +8,9 @@
 namespace weft::cli {
 
 /// Runs `weft call`: connects (no reconnect), sends one request, writes the
-/// reply body to stdout or --out and errors to stderr. Main thread only;
+/// reply body to stdout or --out and errors to stderr. With --json, a JSON
+/// reply printed to stdout gets a final newline if it lacks one. Main
+/// thread only;
 /// `interrupts` are signals blocked in every thread that cancel the call
 /// when they arrive (the main thread polls them with sigtimedwait).
 exit_code run_call(const cli_args& args, const sigset_t& interrupts);

@@ -37,6 +37,13 @@ absl::Status parse_ms(absl::string_view flag, absl::string_view text,
   return absl::OkStatus();
 }
 
+/// `--timeout MS`, the same flag for every command.
+flag_spec timeout_flag() {
+  return {"timeout", [](cli_args& a, absl::string_view v) {
+            return parse_ms("timeout", v, 1, a.timeout);
+          }};
+}
+
 std::vector<flag_spec> call_flags() {
   return {
     {"data",
@@ -49,6 +56,11 @@ std::vector<flag_spec> call_flags() {
        if (v.empty())
          return fail("--file needs a PATH");
        a.file = std::string{v};
+       return absl::OkStatus();
+     }},
+    {"json",
+     [](cli_args& a, absl::string_view v) {
+       a.json = std::string{v};
        return absl::OkStatus();
      }},
     {"out",
@@ -67,10 +79,7 @@ std::vector<flag_spec> call_flags() {
        a.priority = p;
        return absl::OkStatus();
      }},
-    {"timeout",
-     [](cli_args& a, absl::string_view v) {
-       return parse_ms("timeout", v, 1, a.timeout);
-     }},
+    timeout_flag(),
     {"content-type",
      [](cli_args& a, absl::string_view v) {
        a.content_type = std::string{v};
@@ -85,6 +94,10 @@ std::vector<flag_spec> call_flags() {
        return absl::OkStatus();
      }},
   };
+}
+
+std::vector<flag_spec> schemas_flags() {
+  return {timeout_flag()};
 }
 
 std::vector<flag_spec> ping_flags() {
@@ -102,23 +115,32 @@ std::vector<flag_spec> ping_flags() {
      [](cli_args& a, absl::string_view v) {
        return parse_ms("interval", v, 0, a.interval);
      }},
-    {"timeout",
-     [](cli_args& a, absl::string_view v) {
-       return parse_ms("timeout", v, 1, a.timeout);
-     }},
+    timeout_flag(),
   };
 }
 
-absl::string_view verb_name(verb v) {
-  switch (v) {
-    case verb::call:
-      return "call";
-    case verb::ping:
-      return "ping";
-    case verb::none:
-      break;
-  }
-  return "";
+/// What parse() needs to know of each command.
+struct verb_spec {
+  verb command;
+  absl::string_view name;
+  /// The synopsis quoted by "missing ..." errors.
+  absl::string_view synopsis;
+  /// How many positional arguments: HOST:PORT, and ROUTE for a call.
+  std::size_t positional_count;
+  std::vector<flag_spec> (*flags)();
+};
+
+const verb_spec* find_verb(absl::string_view name) {
+  static constexpr verb_spec specs[] = {
+    {verb::call, "call", "weft call HOST:PORT ROUTE [options]", 2, call_flags},
+    {verb::ping, "ping", "weft ping HOST:PORT [options]", 1, ping_flags},
+    {verb::schemas, "schemas", "weft schemas HOST:PORT [options]", 1,
+     schemas_flags},
+  };
+  for (const auto& spec : specs)
+    if (spec.name == name)
+      return &spec;
+  return nullptr;
 }
 
 } // namespace
@@ -151,7 +173,7 @@ absl::Status parse_host_port(absl::string_view text, std::string& host,
 absl::StatusOr<cli_args> cli_args::parse(const std::vector<std::string>& args) {
   cli_args result;
   if (args.empty())
-    return fail("missing command: call or ping (see weft --help)");
+    return fail("missing command: call, ping or schemas (see weft --help)");
   absl::string_view first = args[0];
   if (first == "--help" || first == "-h" || first == "help") {
     result.help = true;
@@ -161,24 +183,23 @@ absl::StatusOr<cli_args> cli_args::parse(const std::vector<std::string>& args) {
     result.version = true;
     return result;
   }
-  if (first == "call")
-    result.command = verb::call;
-  else if (first == "ping")
-    result.command = verb::ping;
-  else if (absl::StartsWith(first, "-"))
+  const auto* command_spec = find_verb(first);
+  if (command_spec == nullptr && absl::StartsWith(first, "-"))
     return fail(absl::StrCat("unknown flag ", first,
                              " before the command (see weft --help)"));
-  else
+  if (command_spec == nullptr)
     return fail(absl::StrCat("unknown command '", first,
-                             "': expected call or ping (see weft --help)"));
-  auto name = verb_name(result.command);
+                             "': expected call, ping or schemas (see weft "
+                             "--help)"));
+  result.command = command_spec->command;
+  auto name = command_spec->name;
   // --help anywhere (before a "--") wins, so `weft call --help` always works.
   for (std::size_t i = 1; i < args.size() && args[i] != "--"; ++i)
     if (args[i] == "--help" || args[i] == "-h") {
       result.help = true;
       return result;
     }
-  auto flags = result.command == verb::call ? call_flags() : ping_flags();
+  auto flags = command_spec->flags();
   std::vector<std::string> positional;
   bool only_positional = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
@@ -215,18 +236,16 @@ absl::StatusOr<cli_args> cli_args::parse(const std::vector<std::string>& args) {
     if (auto st = spec->set(result, *value); !st.ok())
       return st;
   }
-  std::size_t wanted = result.command == verb::call ? 2 : 1;
+  std::size_t wanted = command_spec->positional_count;
   if (positional.empty())
     return fail(absl::StrCat("missing HOST:PORT (usage: ",
-                             result.command == verb::call
-                               ? "weft call HOST:PORT ROUTE [options]"
-                               : "weft ping HOST:PORT [options]",
-                             ")"));
+                             command_spec->synopsis, ")"));
   if (auto st = parse_host_port(positional[0], result.host, result.port);
       !st.ok())
     return st;
   if (positional.size() < wanted)
-    return fail("missing ROUTE (usage: weft call HOST:PORT ROUTE [options])");
+    return fail(
+      absl::StrCat("missing ROUTE (usage: ", command_spec->synopsis, ")"));
   if (positional.size() > wanted)
     return fail(absl::StrCat("unexpected argument '", positional[wanted],
                              "' (see weft ", name, " --help)"));
@@ -236,6 +255,11 @@ absl::StatusOr<cli_args> cli_args::parse(const std::vector<std::string>& args) {
       return fail("ROUTE must not be empty");
     if (result.data && result.file)
       return fail("--data and --file are exclusive: give one body");
+    if (result.json && (result.data || result.file))
+      return fail(absl::StrCat("--json and --", result.data ? "data" : "file",
+                               " are exclusive: give one body"));
+    if (result.json && result.content_type)
+      return fail("--json sends application/json: drop --content-type");
   }
   return result;
 }
@@ -247,17 +271,22 @@ std::string usage_text(verb command) {
              "\n"
              "Sends one request to ROUTE on the weft node at HOST:PORT and\n"
              "prints the reply body to stdout as raw bytes. The body comes\n"
-             "from --data, --file, or stdin when stdin is not a terminal.\n"
+             "from --data, --file, --json, or stdin when stdin is not a\n"
+             "terminal.\n"
              "\n"
              "options:\n"
              "  --data TEXT          the request body, verbatim\n"
              "  --file PATH          stream the request body from PATH\n"
+             "  --json TEXT          a JSON request body, converted by the\n"
+             "                       node through the route's schema; the\n"
+             "                       reply is printed as JSON\n"
              "  --out PATH           write the reply body to PATH, not stdout\n"
              "  --priority N         0 urgent, 1 high, 2 normal (default),\n"
              "                       3 bulk\n"
              "  --timeout MS         deadline of the call (default: none)\n"
              "  --content-type T     the request's content type\n"
-             "                       (default: application/octet-stream)\n"
+             "                       (default: application/octet-stream;\n"
+             "                       not with --json)\n"
              "  --meta K=V           a metadata entry; repeatable\n"
              "  --help               print this text and exit\n"
              "\n"
@@ -278,6 +307,20 @@ std::string usage_text(verb command) {
              "\n"
              "exit codes: 0 every ping answered, 1 a ping lost, 2 usage,\n"
              "3 cannot connect or connection lost\n";
+    case verb::schemas:
+      return "usage: weft schemas HOST:PORT [options]\n"
+             "\n"
+             "Lists the routes of the weft node at HOST:PORT with their\n"
+             "request and reply types, one line per route:\n"
+             "  ROUTE  REQUEST_TYPE -> REPLY_TYPE  (form[, N workers]"
+             "[, dispatch])\n"
+             "\n"
+             "options:\n"
+             "  --timeout MS         wait for the listing (default: 5000)\n"
+             "  --help               print this text and exit\n"
+             "\n"
+             "exit codes: 0 ok, 1 error reply or deadline, 2 usage,\n"
+             "3 cannot connect or connection lost, 130 interrupted\n";
     case verb::none:
       break;
   }
@@ -288,6 +331,8 @@ std::string usage_text(verb command) {
          "commands:\n"
          "  call HOST:PORT ROUTE   send one request, print the reply body\n"
          "  ping HOST:PORT         measure round-trip times\n"
+         "  schemas HOST:PORT      list routes with their request and reply\n"
+         "                         types\n"
          "\n"
          "  weft COMMAND --help    options of a command\n"
          "  weft --version         print the version and exit\n"

@@ -13,7 +13,7 @@
 namespace weft::cli {
 
 /// The subcommand of `weft`.
-enum class verb { none, call, ping };
+enum class verb { none, call, ping, schemas };
 
 /// The parsed command line of the `weft` tool (docs/cli.md). A plain value:
 /// made by parse() on the main thread, then only read.
@@ -24,13 +24,13 @@ struct cli_args {
   /// `weft --version`.
   bool version = false;
 
-  // -- both commands --------------------------------------------------------
+  // -- every command --------------------------------------------------------
 
   /// The node's address, from the HOST:PORT argument.
   std::string host;
   std::uint16_t port = 0;
   /// `--timeout MS`: the call's deadline, or each ping's wait; zero = none
-  /// for a call (5 s for a ping).
+  /// for a call (5 s for a ping and for `weft schemas`).
   absl::Duration timeout = absl::ZeroDuration();
 
   // -- weft call ------------------------------------------------------------
@@ -41,12 +41,17 @@ struct cli_args {
   std::optional<std::string> data;
   /// `--file PATH`: the request body, streamed from the file.
   std::optional<std::string> file;
+  /// `--json TEXT`: the request body, sent as `application/json` for the
+  /// node to convert through the route's schema; the reply is printed as
+  /// JSON. Exclusive with --data, --file and --content-type.
+  std::optional<std::string> json;
   /// `--out PATH`: where the reply body goes instead of stdout.
   std::optional<std::string> out;
   /// `--priority N`: 0 urgent, 1 high, 2 normal, 3 bulk.
   int priority = 2;
-  /// `--content-type T`: the request's content type.
-  std::string content_type = "application/octet-stream";
+  /// `--content-type T`: the request's content type; nullopt means
+  /// application/json with --json, else application/octet-stream.
+  std::optional<std::string> content_type;
   /// `--meta K=V`, repeatable; a repeated key keeps the last value.
   std::map<std::string, std::string> metadata;
 

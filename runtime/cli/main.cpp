@@ -1,6 +1,8 @@
 // weft: the command-line client of a weft node (docs/cli.md).
 //   weft call HOST:PORT ROUTE [options]   one request, reply body on stdout
 //   weft ping HOST:PORT [options]         round-trip times, like ping(8)
+//   weft schemas HOST:PORT [options]      routes with their request and
+//                                         reply types
 // Exit codes: 0 ok, 1 error reply / deadline, 2 usage, 3 connection failure.
 
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include "runtime/cli/cli_args.hpp"
 #include "runtime/cli/exit_code.hpp"
 #include "runtime/cli/ping_command.hpp"
+#include "runtime/cli/schemas_command.hpp"
 #include "runtime/cli/signals.hpp"
 #include "runtime/version.hpp"
 
@@ -34,9 +37,20 @@ int main(int argc, char** argv) {
     std::fputs(cli::usage_text(parsed->command).c_str(), stdout);
     return cli::to_int(cli::exit_code::ok);
   }
-  auto code = parsed->command == cli::verb::call
-                ? cli::run_call(*parsed, interrupts)
-                : cli::run_ping(*parsed, interrupts);
+  auto code = cli::exit_code::usage;
+  switch (parsed->command) {
+    case cli::verb::call:
+      code = cli::run_call(*parsed, interrupts);
+      break;
+    case cli::verb::ping:
+      code = cli::run_ping(*parsed, interrupts);
+      break;
+    case cli::verb::schemas:
+      code = cli::run_schemas(*parsed, interrupts);
+      break;
+    case cli::verb::none:
+      break; // parse() names a command or fails
+  }
   std::fflush(stdout);
   return cli::to_int(code);
 }

@@ -7,6 +7,7 @@
 #include <absl/strings/str_format.h>
 #include <absl/time/clock.h>
 
+#include "runtime/cli/node_call.hpp"
 #include "runtime/cli/signals.hpp"
 #include "runtime/client/client.hpp"
 #include "runtime/error_bridge.hpp"
@@ -28,15 +29,9 @@ exit_code run_ping(const cli_args& args, const sigset_t& interrupts) {
   auto target = args.host.find(':') == std::string::npos
                   ? absl::StrCat(args.host, ":", args.port)
                   : absl::StrCat("[", args.host, "]:", args.port);
-  client_options copts;
-  copts.host = args.host;
-  copts.port = args.port;
-  copts.reconnect = false;
-  auto cli = client::connect(copts);
-  if (!cli.ok()) {
-    std::fprintf(stderr, "%s\n", error_line(cli.status()).c_str());
+  auto cli = connect_to_node(args);
+  if (cli == nullptr)
     return exit_code::connection;
-  }
   auto timeout
     = args.timeout > absl::ZeroDuration() ? args.timeout : default_ping_timeout;
   std::printf("PING %s\n", target.c_str());
@@ -50,7 +45,7 @@ exit_code run_ping(const cli_args& args, const sigset_t& interrupts) {
   auto outcome = exit_code::ok;
   for (std::uint64_t seq = 1; !args.count || seq <= *args.count; ++seq) {
     ++sent;
-    auto rtt = (*cli)->ping(timeout);
+    auto rtt = cli->ping(timeout);
     if (rtt.ok()) {
       ++received;
       min_rtt = std::min(min_rtt, *rtt);
@@ -63,7 +58,7 @@ exit_code run_ping(const cli_args& args, const sigset_t& interrupts) {
       std::fprintf(stderr, "seq=%llu %s\n",
                    static_cast<unsigned long long>(seq),
                    error_line(rtt.status()).c_str());
-      auto code = exit_code_of(rtt.status(), (*cli)->connected());
+      auto code = exit_code_of(rtt.status(), cli->connected());
       outcome = std::max(outcome, code);
       if (code == exit_code::connection)
         break;

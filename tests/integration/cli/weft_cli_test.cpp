@@ -1,5 +1,6 @@
 // Runs the real `weft` tool against a real `weftd` on a free loopback port:
-// bodies, files, --out, errors and their exit codes, ping.
+// bodies, files, --out, errors and their exit codes, ping; and its usage
+// errors, which need no node.
 
 #include <arpa/inet.h>
 #include <cstdlib>
@@ -278,6 +279,33 @@ TEST(WeftCliUsageTest, MissingArgumentsExitTwo) {
   EXPECT_THAT(bad_priority.err, HasSubstr("--priority"));
 }
 
+TEST(WeftCliUsageTest, MisusedJsonAndSchemasExitTwo) {
+  auto json_and_data = run_weft({"call", "127.0.0.1:7700", "echo", "--json",
+                                 "{}", "--data", "x"});
+  EXPECT_EQ(json_and_data.code, 2);
+  EXPECT_THAT(json_and_data.err, HasSubstr("--json and --data are exclusive"));
+  auto json_and_file = run_weft({"call", "127.0.0.1:7700", "echo", "--json",
+                                 "{}", "--file", "/etc/hostname"});
+  EXPECT_EQ(json_and_file.code, 2);
+  EXPECT_THAT(json_and_file.err, HasSubstr("--json and --file are exclusive"));
+  auto json_and_type = run_weft({"call", "127.0.0.1:7700", "echo", "--json",
+                                 "{}", "--content-type", "text/plain"});
+  EXPECT_EQ(json_and_type.code, 2);
+  EXPECT_THAT(json_and_type.err, HasSubstr("--content-type"));
+  auto no_address = run_weft({"schemas"});
+  EXPECT_EQ(no_address.code, 2);
+  EXPECT_THAT(no_address.err, HasSubstr("missing HOST:PORT"));
+  auto extra = run_weft({"schemas", "127.0.0.1:7700", "echo"});
+  EXPECT_EQ(extra.code, 2);
+  EXPECT_THAT(extra.err, HasSubstr("unexpected argument 'echo'"));
+  auto call_flag = run_weft({"schemas", "127.0.0.1:7700", "--json", "{}"});
+  EXPECT_EQ(call_flag.code, 2);
+  EXPECT_THAT(call_flag.err, HasSubstr("--json"));
+  auto bad_timeout = run_weft({"schemas", "127.0.0.1:7700", "--timeout", "x"});
+  EXPECT_EQ(bad_timeout.code, 2);
+  EXPECT_THAT(bad_timeout.err, HasSubstr("--timeout"));
+}
+
 TEST(WeftCliUsageTest, HelpPrintsUsageAndExitsZero) {
   auto general = run_weft({"--help"});
   EXPECT_EQ(general.code, 0);
@@ -288,6 +316,9 @@ TEST(WeftCliUsageTest, HelpPrintsUsageAndExitsZero) {
   auto ping = run_weft({"ping", "--help"});
   EXPECT_EQ(ping.code, 0);
   EXPECT_THAT(ping.out, HasSubstr("--count N"));
+  auto schemas = run_weft({"schemas", "--help"});
+  EXPECT_EQ(schemas.code, 0);
+  EXPECT_THAT(schemas.out, HasSubstr("usage: weft schemas HOST:PORT"));
 }
 
 TEST(WeftCliUsageTest, NothingListeningExitsThree) {
