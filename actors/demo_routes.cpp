@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "runtime/answer_batch.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/protocol/checksum.hpp"
 #include "runtime/type_ids.hpp"
@@ -44,31 +45,13 @@ absl::StatusOr<response> sink(const request& req) {
   return rsp;
 }
 
-/// Answers every request of `batch` with `handle`.
-template <class Handle>
-reply_batch for_each(request_batch& batch, Handle handle) {
-  reply_batch out;
-  out.items.reserve(batch.items.size());
-  for (auto& req : batch.items) {
-    batch_reply r;
-    r.message_id = req.message_id;
-    absl::StatusOr<response> rsp = handle(req);
-    if (rsp.ok()) {
-      r.rsp = std::move(*rsp);
-    } else {
-      r.code = static_cast<std::uint8_t>(code_of(rsp.status()));
-      r.message = std::string{rsp.status().message()};
-    }
-    out.items.push_back(std::move(r));
-  }
-  return out;
-}
-
 caf::behavior echo_route(caf::event_based_actor*) {
   return {
     [](request_atom, request& req) -> response { return echo(req); },
     [](request_atom, request_batch& batch) -> reply_batch {
-      return for_each(batch, [](request& req) { return echo(req); });
+      return answer_batch(batch, [](request& req) {
+        return absl::StatusOr<response>{echo(req)};
+      });
     },
   };
 }
@@ -82,7 +65,7 @@ caf::behavior sink_route(caf::event_based_actor*) {
       return std::move(*rsp);
     },
     [](request_atom, request_batch& batch) -> reply_batch {
-      return for_each(batch, [](request& req) { return sink(req); });
+      return answer_batch(batch, [](request& req) { return sink(req); });
     },
   };
 }
@@ -95,6 +78,23 @@ caf::actor spawn_echo_route(caf::actor_system& sys) {
 
 caf::actor spawn_sink_route(caf::actor_system& sys) {
   return sys.spawn(sink_route);
+}
+
+blueprint demo_app() {
+  route_options batches;
+  batches.accepts_batches = true;
+  blueprint app;
+  app.route_actors("echo", spawn_echo_route, batches);
+  app.route_actors("sink", spawn_sink_route, batches);
+  app.raw_route("echo.fn",
+                [](const payload& body, context& ctx) -> absl::StatusOr<response> {
+                  response rsp;
+                  rsp.body = body;
+                  rsp.content_type = ctx.content_type();
+                  rsp.schema = ctx.info().schema;
+                  return rsp;
+                });
+  return app;
 }
 
 } // namespace weft

@@ -3,6 +3,8 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "runtime/blueprint.hpp"
+
 namespace weft {
 
 /// The demo app's `echo` route: the reply body is the request body (a large
@@ -14,5 +16,10 @@ caf::actor spawn_echo_route(caf::actor_system& sys);
 /// (application/json), the size and CRC-64 checksum (docs/protocol.md §4.3) of the request body.
 /// Handles `(request_atom, request) -> response` and request batches.
 caf::actor spawn_sink_route(caf::actor_system& sys);
+
+/// The embedded demo app of weftd: `echo` and `sink` (the actors above,
+/// taking batches), and `echo.fn`, the same echo as a function route (the
+/// application API's path, compared with `echo` in tests/bench).
+blueprint demo_app();
 
 } // namespace weft

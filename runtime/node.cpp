@@ -11,6 +11,7 @@
 
 #include <absl/strings/str_cat.h>
 
+#include "actors/router.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/type_ids.hpp"
 
@@ -45,7 +46,80 @@ absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
   if (!pool.ok())
     return pool.status();
   result->reactors_ = std::move(*pool);
+  result->router_ = spawn_router(*result->system_->system, log);
+  result->own(result->router_);
   return result;
+}
+
+namespace {
+
+/// Sends `msg` to the router and waits for ok_atom or an error.
+template <class... Ts>
+absl::Status ask_router(caf::actor_system& sys, const caf::actor& router,
+                        Ts&&... xs) {
+  caf::scoped_actor self{sys};
+  absl::Status result;
+  self->request(router, std::chrono::seconds(30), std::forward<Ts>(xs)...)
+    .receive([](ok_atom) {},
+             [&](caf::error& err) { result = to_status(err); });
+  return result;
+}
+
+/// The binary gateway's settings from the node's configuration.
+binary::binary_gateway_options binary_options(const node_config& cfg,
+                                              const endpoint& at) {
+  binary::binary_gateway_options opts;
+  opts.host = at.host;
+  opts.port = at.port;
+  opts.session.local = cfg.limits;
+  opts.session.spill_threshold = cfg.spill_threshold;
+  opts.session.spill_dir = cfg.spill_dir;
+  opts.session.cancel_burst = cfg.cancel_burst;
+  opts.session.cancel_rate = cfg.cancel_rate;
+  opts.session.max_queued_control = cfg.max_queued_control;
+  opts.handler_timeout = cfg.handler_timeout;
+  opts.max_inflight_requests = cfg.max_inflight_requests;
+  return opts;
+}
+
+} // namespace
+
+absl::Status node::serve(blueprint app) {
+  blueprint_ref ref{std::make_shared<const blueprint>(std::move(app))};
+  return ask_router(system(), router_, register_atom_v, std::move(ref));
+}
+
+absl::Status node::use(middleware mw) {
+  blueprint holder;
+  holder.use(std::move(mw));
+  blueprint_ref ref{std::make_shared<const blueprint>(std::move(holder))};
+  return ask_router(system(), router_, use_atom_v, std::move(ref));
+}
+
+absl::Status node::on_error(error_handler handler) {
+  blueprint holder;
+  holder.on_error(std::move(handler));
+  blueprint_ref ref{std::make_shared<const blueprint>(std::move(holder))};
+  return ask_router(system(), router_, use_atom_v, std::move(ref));
+}
+
+absl::Status node::listen() {
+  if (config_.tcp_listen.empty() || binary_)
+    return absl::OkStatus();
+  auto at = parse_endpoint(config_.tcp_listen);
+  if (!at.ok())
+    return at.status();
+  auto gateway = binary::start_binary_gateway(
+    system(), *reactors_, router_, binary_options(config_, *at), log_);
+  if (!gateway.ok())
+    return make_status(code_of(gateway.status()),
+                       absl::StrCat("cannot listen on ", config_.tcp_listen,
+                                    ": ", gateway.status().message()));
+  binary_ = *gateway;
+  add_drain_participant(binary_->listener);
+  log_.info("binary.listening",
+            {{"address", absl::StrCat(at->host, ":", binary_->port)}});
+  return absl::OkStatus();
 }
 
 node::~node() {
@@ -105,6 +179,8 @@ void node::stop() {
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
     root_ = nullptr;
   }
+  router_ = nullptr;
+  binary_.reset();
   // Closing the sockets ends every connection actor that is still around.
   if (reactors_) {
     reactors_->stop();

@@ -1,11 +1,15 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
 #include <caf/fwd.hpp>
 
+#include "gateways/binary/binary_gateway.hpp"
+#include "runtime/blueprint.hpp"
 #include "runtime/io/reactor_pool.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/node_actor.hpp"
@@ -49,6 +53,32 @@ public:
     return root_;
   }
 
+  /// The router: owner of the node's routes (actors/router.hpp).
+  const caf::actor& router() const noexcept {
+    return router_;
+  }
+
+  /// Serves `app`'s routes on every edge of this node, now and later.
+  /// Blocks until the router has them (errors: already_exists when a name
+  /// is taken, invalid_argument for a bad route; then none is served).
+  absl::Status serve(blueprint app);
+
+  /// Adds node-level middleware: it runs around every route, before the
+  /// middleware of blueprints.
+  absl::Status use(middleware mw);
+
+  /// Adds a node-level error handler, run after the blueprints' own.
+  absl::Status on_error(error_handler handler);
+
+  /// Starts the edges config() names: the binary protocol on tcp_listen
+  /// (none if empty). Blocks until listening; errors name the address.
+  absl::Status listen();
+
+  /// The binary gateway's port after listen() (0 if it has none).
+  std::uint16_t binary_port() const noexcept {
+    return binary_ ? binary_->port : 0;
+  }
+
   /// Makes `participant` part of graceful drains and of shutdown: it must
   /// answer (drain_atom, timespan) with ok_atom once its work is done.
   void add_drain_participant(const caf::actor& participant);
@@ -82,6 +112,8 @@ private:
   std::unique_ptr<system_holder> system_;
   std::unique_ptr<io::reactor_pool> reactors_;
   node_actor root_;
+  caf::actor router_;
+  std::optional<binary::binary_gateway> binary_;
   bool drained_ = false;
 };
 

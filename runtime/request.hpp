@@ -22,6 +22,11 @@ struct request {
   std::map<std::string, std::string> metadata;
   /// The client as "ip:port".
   std::string peer;
+  /// Who the client is: assigned by the edge (the connection for now), or
+  /// claimed by the client and checked by middleware.
+  std::string client_id;
+  /// Request-scoped values set by middleware for the handler (Flask's `g`).
+  std::map<std::string, std::string> values;
   /// The connection and message id it arrived as (0 if not from a socket).
   std::uint64_t connection_id = 0;
   std::uint32_t message_id = 0;
@@ -32,7 +37,8 @@ struct request {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request& x) {
   return f(x.route, x.body, x.content_type, x.schema, x.metadata, x.peer,
-           x.connection_id, x.message_id, x.deadline_ns);
+           x.client_id, x.values, x.connection_id, x.message_id,
+           x.deadline_ns);
 }
 
 /// A successful answer of a handler; failures are weft errors instead.

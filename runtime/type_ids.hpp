@@ -10,7 +10,9 @@
 #include "runtime/client/client_call.hpp"
 #include "runtime/drain_report.hpp"
 #include "runtime/payload.hpp"
+#include "runtime/blueprint_ref.hpp"
 #include "runtime/request.hpp"
+#include "runtime/route_table_ref.hpp"
 #include "runtime/io/channel_ref.hpp"
 #include "runtime/shared_bytes.hpp"
 
@@ -62,6 +64,19 @@ CAF_ADD_TYPE_ID(weft, (weft::response))
 CAF_ADD_TYPE_ID(weft, (weft::request_batch))
 CAF_ADD_TYPE_ID(weft, (weft::batch_reply))
 CAF_ADD_TYPE_ID(weft, (weft::reply_batch))
+
+// -- actors/router: the application's routes ---------------------------------
+/// (register_atom, blueprint_ref) -> ok_atom: serve a blueprint's routes.
+CAF_ADD_ATOM(weft, weft, register_atom, "register")
+/// (use_atom, blueprint_ref) -> ok_atom: node-level middleware and error
+/// handlers (the blueprint's routes are ignored).
+CAF_ADD_ATOM(weft, weft, use_atom, "use")
+/// (subscribe_atom, actor) -> route_table_ref: the current routes, then
+/// (routes_atom, route_table_ref) to the actor on every change.
+CAF_ADD_ATOM(weft, weft, subscribe_atom, "subscribe")
+CAF_ADD_ATOM(weft, weft, routes_atom, "routes")
+CAF_ADD_TYPE_ID(weft, (weft::blueprint_ref))
+CAF_ADD_TYPE_ID(weft, (weft::route_table_ref))
 
 // -- runtime/client: client object -> client actor -----------------------------
 /// (connect_atom) -> ok_atom: connect (blocking the detached client actor).

@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
@@ -26,6 +27,7 @@ struct listener_state {
   io::reactor_pool* pool = nullptr;
   std::shared_ptr<io::listener> socket;
   connection_context ctx;
+  caf::actor router;
   std::vector<caf::actor> connections;
   bool draining = false;
 
@@ -44,9 +46,27 @@ void forget(listener_state& st, const caf::actor_addr& who) {
   }
 }
 
+/// Binds the listening socket and answers `promise` with its port.
+void bind(listener_self self, caf::typed_response_promise<std::uint16_t> promise) {
+  auto& st = self->state;
+  const auto& opts = *st.ctx.options;
+  auto max_frame = opts.session.local.max_frame_size;
+  auto socket = st.pool->listen(
+    opts.host, opts.port, caf::actor_cast<caf::actor>(self),
+    [max_frame] { return std::make_unique<protocol::binary_framer>(max_frame); },
+    opts.channel);
+  if (!socket.ok()) {
+    promise.deliver(to_error(socket.status()));
+    return;
+  }
+  st.socket = *socket;
+  promise.deliver(st.socket->port());
+}
+
 caf::behavior listener_actor(listener_self self, io::reactor_pool* pool,
-                             connection_context ctx) {
+                             caf::actor router, connection_context ctx) {
   self->state.pool = pool;
+  self->state.router = std::move(router);
   self->state.ctx = std::move(ctx);
   self->set_down_handler([self](const caf::down_msg& msg) {
     forget(self->state, msg.source);
@@ -61,17 +81,24 @@ caf::behavior listener_actor(listener_self self, io::reactor_pool* pool,
   });
   return {
     [self](listen_atom) -> caf::result<std::uint16_t> {
+      // Routes first: no connection may open before the table is here.
+      auto promise = self->make_response_promise<std::uint16_t>();
+      self
+        ->request(self->state.router, std::chrono::seconds(10),
+                  subscribe_atom_v, caf::actor_cast<caf::actor>(self))
+        .then(
+          [self, promise](const route_table_ref& ref) mutable {
+            self->state.ctx.routes = ref.ptr;
+            bind(self, promise);
+          },
+          [promise](caf::error& err) mutable { promise.deliver(err); });
+      return promise;
+    },
+    [self](routes_atom, const route_table_ref& ref) {
       auto& st = self->state;
-      const auto& opts = *st.ctx.options;
-      auto max_frame = opts.session.local.max_frame_size;
-      auto socket = st.pool->listen(
-        opts.host, opts.port, caf::actor_cast<caf::actor>(self),
-        [max_frame] { return std::make_unique<protocol::binary_framer>(max_frame); },
-        opts.channel);
-      if (!socket.ok())
-        return to_error(socket.status());
-      st.socket = *socket;
-      return st.socket->port();
+      st.ctx.routes = ref.ptr;
+      for (const auto& c : st.connections)
+        self->send(c, routes_atom_v, ref);
     },
     [self](io_accepted_atom, io::channel_ref& ref) {
       auto& st = self->state;
@@ -114,8 +141,8 @@ caf::behavior listener_actor(listener_self self, io::reactor_pool* pool,
 
 absl::StatusOr<binary_gateway>
 start_binary_gateway(caf::actor_system& sys, io::reactor_pool& pool,
-                     std::shared_ptr<const route_table> routes,
-                     binary_gateway_options opts, logger log) {
+                     const caf::actor& router, binary_gateway_options opts,
+                     logger log) {
   if (auto st = protocol::validate(opts.session.local); !st.ok())
     return make_status(errc::invalid_argument, st.message());
   // The reactor must accept any frame the session accepts.
@@ -130,11 +157,10 @@ start_binary_gateway(caf::actor_system& sys, io::reactor_pool& pool,
   binary_gateway result;
   result.stats = std::make_shared<gateway_stats>();
   connection_context ctx;
-  ctx.routes = std::move(routes);
   ctx.options = std::make_shared<const binary_gateway_options>(std::move(opts));
   ctx.stats = result.stats;
   ctx.log = log;
-  result.listener = sys.spawn(listener_actor, &pool, ctx);
+  result.listener = sys.spawn(listener_actor, &pool, router, ctx);
   caf::scoped_actor self{sys};
   caf::error failure;
   self->request(result.listener, std::chrono::seconds(10), listen_atom_v)

@@ -9,7 +9,6 @@
 
 #include "gateways/binary/binary_gateway_options.hpp"
 #include "gateways/binary/gateway_stats.hpp"
-#include "gateways/binary/route_table.hpp"
 #include "runtime/io/reactor_pool.hpp"
 #include "runtime/logger.hpp"
 
@@ -27,12 +26,13 @@ struct binary_gateway {
   std::shared_ptr<gateway_stats> stats;
 };
 
-/// Binds opts.host:opts.port on `pool` and starts serving `routes`. Blocks
-/// the calling thread (not an actor) until listening. `pool` must outlive
-/// the gateway's actors.
+/// Binds opts.host:opts.port on `pool` and serves the routes of `router`
+/// (actors/router.hpp), following its changes. Blocks the calling thread
+/// (not an actor) until listening. `pool` must outlive the gateway's
+/// actors.
 absl::StatusOr<binary_gateway>
 start_binary_gateway(caf::actor_system& sys, io::reactor_pool& pool,
-                     std::shared_ptr<const route_table> routes,
-                     binary_gateway_options opts, logger log);
+                     const caf::actor& router, binary_gateway_options opts,
+                     logger log);
 
 } // namespace weft::binary

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <optional>
 
-#include <absl/container/flat_hash_set.h>
+#include <absl/container/flat_hash_map.h>
 #include <absl/strings/str_cat.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -16,6 +16,7 @@
 #include "runtime/error_bridge.hpp"
 #include "runtime/protocol/flush_to_channel.hpp"
 #include "runtime/protocol/session.hpp"
+#include "runtime/route_dispatcher.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace weft::binary {
@@ -28,11 +29,15 @@ struct connection_state {
   std::shared_ptr<io::channel> channel;
   std::unique_ptr<protocol::session> session;
   connection_context ctx;
+  /// Finds routes, runs middleware and picks handler actors.
+  route_dispatcher dispatcher;
+  /// "c<connection id>": the client id of this connection's requests.
+  std::string client_id;
   /// Requests dispatched to handlers and not answered yet.
   std::size_t inflight = 0;
-  /// Their ids: a request leaves when its handler answers or when the
-  /// session gives up on it (deadline, cancel), whichever comes first.
-  absl::flat_hash_set<std::uint32_t> live;
+  /// Their tickets by id: a request leaves when its handler answers or when
+  /// the session gives up on it (deadline, cancel), whichever comes first.
+  absl::flat_hash_map<std::uint32_t, dispatch_ticket> live;
   /// Received bytes not reported to the reactor while over the inflight cap.
   std::size_t deferred_consumed = 0;
   absl::Time tick_at = absl::InfiniteFuture();
@@ -41,9 +46,9 @@ struct connection_state {
   /// A flush_atom is in our mailbox: replies wait for it to be written.
   bool flush_scheduled = false;
   /// Requests for routes that accept batches, collected while one read's
-  /// events are dispatched and sent as one message per route afterwards.
-  /// The pointers are into the gateway's immutable route table.
-  std::vector<std::pair<const route_entry*, std::vector<request>>> pending;
+  /// events are dispatched and sent as one message per handler actor
+  /// afterwards.
+  std::vector<std::pair<caf::actor, std::vector<request>>> pending;
   /// Last published session gauges, to update the shared stats by delta.
   std::int64_t open_inbound = 0;
   std::int64_t inbound_memory = 0;
@@ -72,33 +77,43 @@ using connection_self = caf::stateful_actor<connection_state>*;
 
 void step(connection_self self);
 
-/// Queues a reply to request `id` and writes what can be written.
-void reply(connection_self self, std::uint32_t id, errc code,
-           absl::string_view message, response rsp) {
+/// Queues the answer to request `id` and writes what can be written.
+void reply(connection_self self, std::uint32_t id,
+           absl::StatusOr<response> result) {
   auto& st = self->state;
   if (!st.session || st.session->closed())
     return;
   weft::wire::MessageHeader header;
   header.set_kind(weft::wire::KIND_REPLY);
   header.set_reply_to(id);
-  header.set_content_type(rsp.content_type);
-  header.set_schema(rsp.schema);
-  for (auto& [k, v] : rsp.metadata)
-    (*header.mutable_metadata())[k] = v;
-  if (code != errc::ok) {
-    header.mutable_status()->set_code(static_cast<std::uint32_t>(code));
-    header.mutable_status()->set_message(std::string{message});
+  payload body;
+  if (result.ok()) {
+    auto& rsp = *result;
+    header.set_content_type(std::move(rsp.content_type));
+    header.set_schema(std::move(rsp.schema));
+    for (auto& [k, v] : rsp.metadata)
+      (*header.mutable_metadata())[k] = std::move(v);
+    body = std::move(rsp.body);
+  } else {
+    header.mutable_status()->set_code(
+      static_cast<std::uint32_t>(code_of(result.status())));
+    header.mutable_status()->set_message(
+      std::string{result.status().message()});
   }
-  if (st.session->send(std::move(header), std::move(rsp.body), absl::Now())
-        .ok())
+  if (st.session->send(std::move(header), std::move(body), absl::Now()).ok())
     st.ctx.stats->replies.fetch_add(1, std::memory_order_relaxed);
 }
 
-/// Forgets request `id`; false if it was forgotten already.
-bool finished_request(connection_self self, std::uint32_t id) {
+/// Forgets request `id` and gives back its ticket; an empty optional if it
+/// was forgotten already (answered by the session: deadline, cancel).
+std::optional<dispatch_ticket> finished_request(connection_self self,
+                                                std::uint32_t id) {
   auto& st = self->state;
-  if (st.live.erase(id) == 0)
-    return false;
+  auto found = st.live.find(id);
+  if (found == st.live.end())
+    return std::nullopt;
+  std::optional<dispatch_ticket> ticket{std::move(found->second)};
+  st.live.erase(found);
   --st.inflight;
   st.ctx.stats->inflight.fetch_sub(1, std::memory_order_relaxed);
   if (st.deferred_consumed > 0
@@ -106,7 +121,18 @@ bool finished_request(connection_self self, std::uint32_t id) {
     st.channel->consumed(st.deferred_consumed);
     st.deferred_consumed = 0;
   }
-  return true;
+  return ticket;
+}
+
+/// The handler answered request `id` (or failed): middleware after-hooks
+/// and error handlers run, then the answer is queued.
+void complete(connection_self self, std::uint32_t id,
+              absl::StatusOr<response> result) {
+  auto ticket = finished_request(self, id);
+  if (!ticket)
+    return; // the session answered already (deadline, cancel)
+  self->state.dispatcher.finish(*ticket, result);
+  reply(self, id, std::move(result));
 }
 
 /// Writes replies once every message already in the mailbox (often more
@@ -125,7 +151,7 @@ void schedule_flush(connection_self self) {
   self->send(self, flush_atom_v);
 }
 
-void send_one(connection_self self, const route_entry& route, request req,
+void send_one(connection_self self, const caf::actor& worker, request req,
               bool urgent);
 
 void dispatch(connection_self self, session_event& ev) {
@@ -133,54 +159,58 @@ void dispatch(connection_self self, session_event& ev) {
   auto kind = ev.header.kind();
   if (kind != weft::wire::KIND_REQUEST && kind != weft::wire::KIND_ONE_WAY)
     return; // a client sends no replies or pushes; nothing awaits them
-  const auto& routes = *st.ctx.routes;
-  auto handler = routes.find(ev.header.route());
-  if (handler == routes.end()) {
-    if (kind == weft::wire::KIND_REQUEST)
-      reply(self, ev.id, errc::not_found,
-            absl::StrCat("no route '", ev.header.route(), "'"), response{});
-    return;
-  }
-  auto now = absl::Now();
   request req;
-  req.route = ev.header.route();
+  req.route = std::move(*ev.header.mutable_route());
   req.body = std::move(ev.body);
-  req.content_type = ev.header.content_type();
-  req.schema = ev.header.schema();
-  for (const auto& [k, v] : ev.header.metadata())
-    req.metadata.emplace(k, v);
+  req.content_type = std::move(*ev.header.mutable_content_type());
+  req.schema = std::move(*ev.header.mutable_schema());
+  for (auto& [k, v] : *ev.header.mutable_metadata())
+    req.metadata.emplace(k, std::move(v));
   req.peer = st.channel->remote_address();
+  req.client_id = st.client_id;
   req.connection_id = st.channel->id();
   req.message_id = ev.id;
   if (ev.header.deadline_ms() > 0)
     req.deadline_ns = absl::ToUnixNanos(
-      now + absl::Milliseconds(ev.header.deadline_ms()));
+      absl::Now() + absl::Milliseconds(ev.header.deadline_ms()));
   st.ctx.stats->requests.fetch_add(1, std::memory_order_relaxed);
-  const auto& route = handler->second;
-  if (kind == weft::wire::KIND_ONE_WAY) {
-    caf::anon_send(route.handler, request_atom_v, std::move(req));
+  dispatch_ticket ticket;
+  if (auto ready = st.dispatcher.prepare(req, ticket); !ready.ok()) {
+    if (kind == weft::wire::KIND_REQUEST) {
+      absl::StatusOr<response> result = std::move(ready);
+      st.dispatcher.finish(ticket, result);
+      reply(self, ev.id, std::move(result));
+    }
     return;
   }
+  if (kind == weft::wire::KIND_ONE_WAY) {
+    caf::anon_send(ticket.worker(), request_atom_v, std::move(req));
+    return; // the ticket gives the pool place back now
+  }
   ++st.inflight;
-  st.live.insert(ev.id);
   st.ctx.stats->inflight.fetch_add(1, std::memory_order_relaxed);
-  auto urgent = ev.header.priority() <= weft::wire::PRIORITY_HIGH;
-  if (route.batches && !urgent) {
+  // Keyed routes keep their order: no request of theirs overtakes another.
+  auto urgent
+    = ev.header.priority() <= weft::wire::PRIORITY_HIGH && !ticket.keyed();
+  auto batches = ticket.batches();
+  auto worker = ticket.worker();
+  st.live.emplace(ev.id, std::move(ticket));
+  if (batches && !urgent) {
     auto group = std::find_if(st.pending.begin(), st.pending.end(),
-                              [&](const auto& g) { return g.first == &route; });
+                              [&](const auto& g) { return g.first == worker; });
     if (group == st.pending.end()) {
-      st.pending.emplace_back(&route, std::vector<request>{});
+      st.pending.emplace_back(worker, std::vector<request>{});
       group = std::prev(st.pending.end());
       group->second.reserve(16);
     }
     group->second.push_back(std::move(req));
     return;
   }
-  send_one(self, route, std::move(req), urgent);
+  send_one(self, worker, std::move(req), urgent);
 }
 
-/// Sends one request to its route; the reply (or error) comes back to us.
-void send_one(connection_self self, const route_entry& route, request req,
+/// Sends one request to its handler; the reply (or error) comes back to us.
+void send_one(connection_self self, const caf::actor& worker, request req,
               bool urgent) {
   auto id = req.message_id;
   // No CAF timeout: CAF 0.17 keeps every request timeout in its clock
@@ -191,18 +221,14 @@ void send_one(connection_self self, const route_entry& route, request req,
   // in this actor's mailbox.
   // Urgent replies are written at once; others wait for the batch flush.
   auto on_reply = [self, id, urgent](response& rsp) {
-    if (!finished_request(self, id))
-      return; // the session answered already (deadline, cancel)
-    reply(self, id, errc::ok, "", std::move(rsp));
+    complete(self, id, std::move(rsp));
     if (urgent)
       step(self);
     else
       schedule_flush(self);
   };
   auto on_error = [self, id, urgent](caf::error& err) {
-    if (!finished_request(self, id))
-      return;
-    reply(self, id, code_of(err), to_status(err).message(), response{});
+    complete(self, id, to_status(err));
     if (urgent)
       step(self);
     else
@@ -210,26 +236,26 @@ void send_one(connection_self self, const route_entry& route, request req,
   };
   if (urgent)
     self
-      ->request<caf::message_priority::high>(route.handler,
+      ->request<caf::message_priority::high>(worker,
                                              caf::duration{caf::infinite},
                                              request_atom_v, std::move(req))
       .then(std::move(on_reply), std::move(on_error));
   else
     self
-      ->request(route.handler, caf::duration{caf::infinite},
-                request_atom_v, std::move(req))
+      ->request(worker, caf::duration{caf::infinite}, request_atom_v,
+                std::move(req))
       .then(std::move(on_reply), std::move(on_error));
 }
 
-/// Sends the requests collected in `pending`: one message per route (a
-/// batch when there are several), answered by one message.
+/// Sends the requests collected in `pending`: one message per handler
+/// actor (a batch when there are several), answered by one message.
 void send_pending(connection_self self) {
   auto& st = self->state;
   auto groups = std::move(st.pending);
   st.pending.clear();
-  for (auto& [route, items] : groups) {
+  for (auto& [worker, items] : groups) {
     if (items.size() == 1) {
-      send_one(self, *route, std::move(items.front()), false);
+      send_one(self, worker, std::move(items.front()), false);
       continue;
     }
     std::vector<std::uint32_t> ids;
@@ -239,29 +265,29 @@ void send_pending(connection_self self) {
     request_batch batch;
     batch.items = std::move(items);
     self
-      ->request(route->handler, caf::duration{caf::infinite}, request_atom_v,
+      ->request(worker, caf::duration{caf::infinite}, request_atom_v,
                 std::move(batch))
       .then(
         [self, ids](reply_batch& replies) {
           for (auto& r : replies.items) {
-            if (!finished_request(self, r.message_id))
-              continue;
-            reply(self, r.message_id, errc_from_code(r.code), r.message,
-                  std::move(r.rsp));
+            if (r.code == 0)
+              complete(self, r.message_id, std::move(r.rsp));
+            else
+              complete(self, r.message_id,
+                       make_status(errc_from_code(r.code), r.message));
           }
           // A request the handler left out of its answer still gets one.
           for (auto id : ids)
-            if (finished_request(self, id))
-              reply(self, id, errc::internal,
-                    "the handler's batch answer left this request out",
-                    response{});
+            complete(self, id,
+                     make_status(errc::internal,
+                                 "the handler's batch answer left this "
+                                 "request out"));
           schedule_flush(self);
         },
         [self, ids](caf::error& err) {
+          auto failure = to_status(err);
           for (auto id : ids)
-            if (finished_request(self, id))
-              reply(self, id, code_of(err), to_status(err).message(),
-                    response{});
+            complete(self, id, failure);
           schedule_flush(self);
         });
   }
@@ -369,6 +395,8 @@ caf::behavior connection(connection_self self,
   auto& st = self->state;
   st.channel = std::move(channel);
   st.ctx = std::move(ctx);
+  st.dispatcher.update(st.ctx.routes);
+  st.client_id = absl::StrCat("c", st.channel->id());
   st.session = std::make_unique<protocol::session>(
     protocol::role::server, st.ctx.options->session, absl::Now());
   st.ctx.stats->active.fetch_add(1, std::memory_order_relaxed);
@@ -386,6 +414,9 @@ caf::behavior connection(connection_self self,
         s.deferred_consumed += batch.size();
     },
     [self](io_sent_atom, std::uint64_t) { step(self); },
+    [self](routes_atom, const route_table_ref& ref) {
+      self->state.dispatcher.update(ref.ptr);
+    },
     [self](io_closed_atom, const caf::error& reason) {
       auto& s = self->state;
       if (reason && reason != caf::sec::none)

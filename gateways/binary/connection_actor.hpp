@@ -7,9 +7,9 @@
 
 #include "gateways/binary/binary_gateway_options.hpp"
 #include "gateways/binary/gateway_stats.hpp"
-#include "gateways/binary/route_table.hpp"
 #include "runtime/io/channel.hpp"
 #include "runtime/logger.hpp"
+#include "runtime/route_table.hpp"
 
 namespace weft::binary {
 
@@ -17,6 +17,8 @@ namespace weft::binary {
 /// members: one gateway's connections all read the same immutable routes
 /// and options and update the same counters.
 struct connection_context {
+  /// The router's table when the connection opened; later tables arrive as
+  /// (routes_atom, route_table_ref).
   std::shared_ptr<const route_table> routes;
   std::shared_ptr<const binary_gateway_options> options;
   std::shared_ptr<gateway_stats> stats;
@@ -27,7 +29,8 @@ struct connection_context {
 /// session, dispatches whole requests to route handlers, and hands frames
 /// back to the reactor by priority. Handles io_read / io_sent / io_closed
 /// from the channel, tick_atom (its timers) and (drain_atom, timespan) ->
-/// ok_atom. The caller then starts the channel with the returned actor.
+/// ok_atom, and (routes_atom, route_table_ref) with the router's newer
+/// tables. The caller then starts the channel with the returned actor.
 caf::actor spawn_connection_actor(caf::actor_system& sys,
                                   std::shared_ptr<io::channel> channel,
                                   connection_context ctx);

@@ -87,13 +87,20 @@ protected:
     auto started = node::start(cfg, logger{log_level::off});
     ASSERT_TRUE(started.ok()) << started.status();
     node_ = std::move(*started);
-    auto routes = std::make_shared<binary::route_table>();
-    (*routes)["echo"] = {spawn_echo_route(node_->system()), true};
-    (*routes)["sink"] = {spawn_sink_route(node_->system()), true};
-    (*routes)["silent"] = {node_->system().spawn(silent_route), false};
-    (*routes)["forgetful"] = {node_->system().spawn(forgetful_route), true};
-    for (const auto& [name, route] : *routes)
-      node_->own(route.handler);
+    route_options batches;
+    batches.accepts_batches = true;
+    blueprint app;
+    app.route_actors("echo", spawn_echo_route, batches);
+    app.route_actors("sink", spawn_sink_route, batches);
+    app.route_actors("silent", [](caf::actor_system& sys) {
+      return sys.spawn(silent_route);
+    });
+    app.route_actors(
+      "forgetful",
+      [](caf::actor_system& sys) { return sys.spawn(forgetful_route); },
+      batches);
+    auto served = node_->serve(std::move(app));
+    ASSERT_TRUE(served.ok()) << served;
     binary::binary_gateway_options opts;
     opts.port = 0;
     opts.session.spill_dir = ::testing::TempDir();
@@ -104,7 +111,8 @@ protected:
     opts.handler_timeout = absl::Seconds(5);
     customize(opts);
     auto gateway = binary::start_binary_gateway(
-      node_->system(), node_->reactors(), routes, opts, node_->log());
+      node_->system(), node_->reactors(), node_->router(), opts,
+      node_->log());
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = *gateway;
     node_->add_drain_participant(gateway_.listener);

@@ -1,0 +1,490 @@
+#include "actors/router.hpp"
+
+#include <deque>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/strings/str_cat.h>
+#include <absl/time/clock.h>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <google/protobuf/descriptor.h>
+
+#include "actors/handler_worker.hpp"
+#include "runtime/blueprint.hpp"
+#include "runtime/body_codec.hpp"
+#include "runtime/error_bridge.hpp"
+#include "runtime/route_table.hpp"
+#include "runtime/type_ids.hpp"
+#include "weft/routes.pb.h"
+
+namespace weft {
+
+namespace {
+
+using google::protobuf::FieldDescriptor;
+
+/// A pool of handler actors, serving one route or several.
+struct served_pool {
+  std::string name;
+  /// How its actors are made and dispatched to.
+  std::shared_ptr<const route_spec> spec;
+  std::vector<caf::actor> workers;
+  std::shared_ptr<pool_load> load;
+  /// Why the pool is down ("" while it is up).
+  std::string down_reason;
+  std::deque<absl::Time> restarts;
+};
+
+/// A route the router serves.
+struct served_route {
+  std::string name;
+  /// The route's spec, with the dispatch options of its pool.
+  std::shared_ptr<const route_spec> spec;
+  std::string pool;
+  /// Blueprint middleware (outer first) and error handlers (inner first);
+  /// the node's are added when a table is built.
+  std::vector<std::shared_ptr<const middleware>> middlewares;
+  std::vector<std::shared_ptr<const error_handler>> error_handlers;
+  int key_field = 0;
+};
+
+struct router_state {
+  logger log;
+  absl::flat_hash_map<std::string, served_route> routes;
+  absl::flat_hash_map<std::string, served_pool> pools;
+  std::vector<std::shared_ptr<const middleware>> node_middleware;
+  std::vector<std::shared_ptr<const error_handler>> node_error_handlers;
+  /// Handler actor -> the pool it belongs to.
+  absl::flat_hash_map<caf::actor_addr, std::string> worker_pools;
+  std::vector<caf::actor> subscribers;
+  std::shared_ptr<const route_table> table;
+  std::shared_ptr<const route_spec> listing_spec;
+  std::shared_ptr<pool_load> listing_load;
+
+  router_state() = default;
+  router_state(const router_state&) = delete;
+  router_state& operator=(const router_state&) = delete;
+
+  /// The handler actors the router made go down with it; actors a user
+  /// registered (route_actor) are the user's.
+  ~router_state() {
+    for (auto& entry : pools) {
+      auto& pool = entry.second;
+      if (!pool.spec->actor) {
+        for (auto& w : pool.workers)
+          caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+      }
+    }
+  }
+
+  static inline const char* name = "weft.router";
+};
+
+using router_self = caf::stateful_actor<router_state>*;
+
+std::string join(const std::string& prefix, const std::string& name) {
+  if (prefix.empty())
+    return name;
+  if (name.empty())
+    return prefix;
+  return absl::StrCat(prefix, ".", name);
+}
+
+/// The field number of a by_key route's key, 0 for a metadata key.
+absl::StatusOr<int> key_field_of(const std::string& route,
+                                 const route_spec& spec) {
+  const auto& opts = spec.options;
+  if (opts.dispatch != dispatch_policy::by_key)
+    return 0;
+  if (opts.key.empty())
+    return make_status(errc::invalid_argument,
+                       absl::StrCat("route '", route,
+                                    "' dispatches by key but names none"));
+  if (!spec.request_prototype)
+    return 0; // a metadata key
+  const auto* type = spec.request_prototype->GetDescriptor();
+  const auto* field = type->FindFieldByName(opts.key);
+  if (!field)
+    return make_status(errc::invalid_argument,
+                       absl::StrCat("route '", route, "': ", type->full_name(),
+                                    " has no field '", opts.key, "'"));
+  if (field->is_repeated()
+      || field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE
+      || field->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT
+      || field->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE)
+    return make_status(errc::invalid_argument,
+                       absl::StrCat("route '", route, "': key field '",
+                                    opts.key,
+                                    "' must be a single string, bytes, "
+                                    "integer, bool or enum"));
+  return field->number();
+}
+
+absl::Status check_options(const std::string& what, const route_options& o) {
+  if (o.workers == 0 || o.workers > 4096)
+    return make_status(errc::invalid_argument,
+                       absl::StrCat(what, ": workers must be 1..4096"));
+  if (o.max_queue == 0)
+    return make_status(errc::invalid_argument,
+                       absl::StrCat(what, ": max_queue must be positive"));
+  if (o.dispatch == dispatch_policy::by_key && o.key.empty())
+    return make_status(errc::invalid_argument,
+                       absl::StrCat(what, " dispatches by key but names none"));
+  return absl::OkStatus();
+}
+
+absl::Status check_handler(const std::string& name, const route_spec& spec) {
+  bool has_handler = false;
+  switch (spec.form) {
+    case handler_form::function:
+      has_handler = static_cast<bool>(spec.sync);
+      break;
+    case handler_form::async:
+      has_handler = static_cast<bool>(spec.async);
+      break;
+    case handler_form::actor:
+      has_handler = spec.actor || spec.factory;
+      break;
+  }
+  if (!has_handler)
+    return make_status(errc::invalid_argument,
+                       absl::StrCat("route '", name, "' has no handler"));
+  return absl::OkStatus();
+}
+
+/// Flattens `bp` (and what it mounts) into routes with full names and the
+/// pools it declares.
+void flatten(const blueprint& bp, const std::string& outer_prefix,
+             std::vector<std::shared_ptr<const middleware>> mw,
+             const std::vector<std::shared_ptr<const error_handler>>& outer_eh,
+             std::vector<served_route>& routes,
+             std::vector<std::shared_ptr<const route_spec>>& pools) {
+  auto prefix = join(outer_prefix, bp.prefix());
+  mw.insert(mw.end(), bp.middlewares().begin(), bp.middlewares().end());
+  auto eh = bp.error_handlers();
+  eh.insert(eh.end(), outer_eh.begin(), outer_eh.end());
+  pools.insert(pools.end(), bp.pools().begin(), bp.pools().end());
+  for (const auto& spec : bp.routes()) {
+    served_route r;
+    r.name = join(prefix, spec->name);
+    r.spec = spec;
+    r.middlewares = mw;
+    r.error_handlers = eh;
+    routes.push_back(std::move(r));
+  }
+  for (const auto& child : bp.children())
+    flatten(child, prefix, mw, eh, routes, pools);
+}
+
+caf::actor spawn_worker(router_self self,
+                        const std::shared_ptr<const route_spec>& spec) {
+  if (spec->form == handler_form::actor)
+    return spec->actor ? spec->actor : spec->factory(self->system());
+  return spawn_handler_worker(self->system(), spec);
+}
+
+/// Starts the actors of a new pool.
+served_pool start_pool(router_self self, std::string name,
+                       std::shared_ptr<const route_spec> spec) {
+  auto& st = self->state;
+  served_pool pool;
+  pool.name = std::move(name);
+  pool.spec = std::move(spec);
+  auto n = pool.spec->actor ? 1 : pool.spec->options.workers;
+  pool.load = std::make_shared<pool_load>(n, pool.spec->options.max_queue);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto w = spawn_worker(self, pool.spec);
+    if (!w) {
+      pool.down_reason = "its factory made no actor";
+      pool.workers.clear();
+      break;
+    }
+    self->monitor(w);
+    st.worker_pools[w.address()] = pool.name;
+    pool.workers.push_back(std::move(w));
+  }
+  return pool;
+}
+
+void publish(router_self self) {
+  auto& st = self->state;
+  auto table = std::make_shared<route_table>();
+  table->version = (st.table ? st.table->version : 0) + 1;
+  for (const auto& [name, route] : st.routes) {
+    const auto& pool = st.pools.at(route.pool);
+    auto b = std::make_shared<route_binding>();
+    b->name = name;
+    b->spec = route.spec;
+    b->workers = pool.workers;
+    b->down_reason = pool.down_reason;
+    b->load = pool.load;
+    b->middlewares = st.node_middleware;
+    b->middlewares.insert(b->middlewares.end(), route.middlewares.begin(),
+                          route.middlewares.end());
+    b->error_handlers = route.error_handlers;
+    b->error_handlers.insert(b->error_handlers.end(),
+                             st.node_error_handlers.begin(),
+                             st.node_error_handlers.end());
+    b->batches = pool.spec->form == handler_form::function
+                 || (pool.spec->form == handler_form::actor
+                     && pool.spec->options.accepts_batches);
+    b->key_field = route.key_field;
+    table->routes.emplace(name, std::move(b));
+  }
+  auto schemas = std::make_shared<schema_registry>();
+  for (const auto& [name, route] : st.routes) {
+    for (const auto* proto :
+         {route.spec->request_prototype, route.spec->reply_prototype})
+      if (proto)
+        schemas->add(proto->GetDescriptor());
+  }
+  schemas->add(weft::wire::RouteListing::descriptor());
+  table->schemas = std::move(schemas);
+  auto listing = std::make_shared<route_binding>();
+  listing->name = routes_route;
+  listing->spec = st.listing_spec;
+  listing->workers = {caf::actor_cast<caf::actor>(self)};
+  listing->load = st.listing_load;
+  listing->middlewares = st.node_middleware;
+  listing->error_handlers = st.node_error_handlers;
+  table->routes.emplace(routes_route, std::move(listing));
+  st.table = std::move(table);
+  route_table_ref ref{st.table, st.table->version};
+  for (const auto& sub : st.subscribers)
+    self->send(sub, routes_atom_v, ref);
+}
+
+/// The name of the pool of its own that a route without a shared pool gets.
+std::string own_pool(const std::string& route) {
+  return absl::StrCat("route:", route);
+}
+
+absl::Status register_blueprint(router_self self, const blueprint& bp) {
+  auto& st = self->state;
+  std::vector<served_route> fresh;
+  std::vector<std::shared_ptr<const route_spec>> fresh_pools;
+  flatten(bp, "", {}, {}, fresh, fresh_pools);
+  // Check everything before starting anything: a bad blueprint serves
+  // nothing.
+  absl::flat_hash_map<std::string, std::shared_ptr<const route_spec>> pools;
+  for (const auto& p : fresh_pools) {
+    auto what = absl::StrCat("pool '", p->pool, "'");
+    if (p->pool.empty())
+      return make_status(errc::invalid_argument, "a pool needs a name");
+    if (st.pools.contains(p->pool) || !pools.emplace(p->pool, p).second)
+      return make_status(errc::already_exists,
+                         absl::StrCat(what, " is declared already"));
+    if (!p->factory)
+      return make_status(errc::invalid_argument,
+                         absl::StrCat(what, " has no factory"));
+    if (auto ok = check_options(what, p->options); !ok.ok())
+      return ok;
+  }
+  absl::flat_hash_map<std::string, int> seen;
+  for (auto& r : fresh) {
+    auto what = absl::StrCat("route '", r.name, "'");
+    if (r.name.empty())
+      return make_status(errc::invalid_argument, "a route needs a name");
+    if (r.name == routes_route || st.routes.contains(r.name)
+        || !seen.emplace(r.name, 0).second)
+      return make_status(errc::already_exists,
+                         absl::StrCat(what, " is registered already"));
+    if (r.spec->pool.empty()) {
+      r.pool = own_pool(r.name);
+      if (auto ok = check_handler(r.name, *r.spec); !ok.ok())
+        return ok;
+    } else {
+      r.pool = r.spec->pool;
+      std::shared_ptr<const route_spec> pool_spec;
+      if (auto i = pools.find(r.pool); i != pools.end())
+        pool_spec = i->second;
+      else if (auto j = st.pools.find(r.pool); j != st.pools.end())
+        pool_spec = j->second.spec;
+      if (!pool_spec)
+        return make_status(errc::invalid_argument,
+                           absl::StrCat(what, " names no declared pool '",
+                                        r.pool, "'"));
+      // The route dispatches as its pool does.
+      auto merged = std::make_shared<route_spec>(*r.spec);
+      merged->options = pool_spec->options;
+      r.spec = std::move(merged);
+    }
+    if (auto ok = check_options(what, r.spec->options); !ok.ok())
+      return ok;
+    auto key = key_field_of(r.name, *r.spec);
+    if (!key.ok())
+      return key.status();
+    r.key_field = *key;
+  }
+  for (auto& [name, spec] : pools)
+    st.pools.emplace(name, start_pool(self, name, spec));
+  for (auto& r : fresh) {
+    if (r.spec->pool.empty())
+      st.pools.emplace(r.pool, start_pool(self, r.pool, r.spec));
+    st.log.info("route.registered",
+                {{"route", r.name},
+                 {"form", to_string(r.spec->form)},
+                 {"request", r.spec->request_type},
+                 {"reply", r.spec->reply_type},
+                 {"pool", r.pool},
+                 {"workers", st.pools.at(r.pool).workers.size()}});
+    auto name = r.name;
+    st.routes.emplace(std::move(name), std::move(r));
+  }
+  publish(self);
+  return absl::OkStatus();
+}
+
+/// A handler actor went down: restart it, or take its pool down.
+void on_worker_down(router_self self, const std::string& name,
+                    const caf::down_msg& msg) {
+  auto& st = self->state;
+  auto found = st.pools.find(name);
+  if (found == st.pools.end())
+    return;
+  auto& pool = found->second;
+  auto slot = std::find_if(pool.workers.begin(), pool.workers.end(),
+                           [&](const caf::actor& w) {
+                             return w.address() == msg.source;
+                           });
+  if (slot == pool.workers.end())
+    return;
+  auto reason = caf::to_string(msg.reason);
+  auto now = absl::Now();
+  const auto& policy = pool.spec->options.restart;
+  while (!pool.restarts.empty() && now - pool.restarts.front() > policy.window)
+    pool.restarts.pop_front();
+  bool restartable = !pool.spec->actor;
+  if (restartable
+      && static_cast<int>(pool.restarts.size()) < policy.max_restarts) {
+    pool.restarts.push_back(now);
+    auto w = spawn_worker(self, pool.spec);
+    if (w) {
+      self->monitor(w);
+      st.worker_pools[w.address()] = name;
+      *slot = std::move(w);
+      st.log.warn("route.worker_restarted",
+                  {{"pool", name}, {"reason", reason},
+                   {"restarts", pool.restarts.size()}});
+      publish(self);
+      return;
+    }
+  }
+  pool.down_reason
+    = restartable
+        ? absl::StrCat("its handler failed ", pool.restarts.size() + 1,
+                       " times within ", absl::FormatDuration(policy.window),
+                       " (last: ", reason, ")")
+        : absl::StrCat("its actor exited (", reason, ")");
+  st.log.error("route.down", {{"pool", name}, {"reason", pool.down_reason}});
+  for (auto& w : pool.workers) {
+    st.worker_pools.erase(w.address());
+    if (restartable && w.address() != msg.source)
+      self->send_exit(w, caf::exit_reason::user_shutdown);
+  }
+  pool.workers.clear();
+  publish(self);
+}
+
+response listing(router_self self) {
+  const auto& st = self->state;
+  weft::wire::RouteListing out;
+  auto add = [&](const std::string& name, const route_spec& spec,
+                 std::size_t workers) {
+    auto* r = out.add_routes();
+    r->set_route(name);
+    r->set_request_type(spec.request_type);
+    r->set_reply_type(spec.reply_type);
+    r->set_form(to_string(spec.form));
+    r->set_workers(static_cast<std::uint32_t>(workers));
+    if (spec.options.workers > 1
+        || spec.options.dispatch == dispatch_policy::by_key)
+      r->set_dispatch(to_string(spec.options.dispatch, spec.options.key));
+  };
+  std::vector<const served_route*> sorted;
+  for (const auto& [name, route] : st.routes)
+    sorted.push_back(&route);
+  std::sort(sorted.begin(), sorted.end(),
+            [](auto* a, auto* b) { return a->name < b->name; });
+  for (const auto* r : sorted)
+    add(r->name, *r->spec, st.pools.at(r->pool).workers.size());
+  add(routes_route, *st.listing_spec, 1);
+  return encode_message(out);
+}
+
+caf::behavior router(router_self self, logger log) {
+  auto& st = self->state;
+  st.log = std::move(log);
+  auto spec = std::make_shared<route_spec>();
+  spec->name = routes_route;
+  spec->form = handler_form::actor;
+  spec->reply_type = weft::wire::RouteListing::descriptor()->full_name();
+  spec->reply_prototype = &weft::wire::RouteListing::default_instance();
+  st.listing_spec = std::move(spec);
+  st.listing_load = std::make_shared<pool_load>(1, 1024);
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& s = self->state;
+    if (auto w = s.worker_pools.find(msg.source); w != s.worker_pools.end()) {
+      auto name = w->second;
+      s.worker_pools.erase(w);
+      on_worker_down(self, name, msg);
+      return;
+    }
+    auto& subs = s.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const caf::actor& a) {
+                                return a.address() == msg.source;
+                              }),
+               subs.end());
+  });
+  publish(self);
+  return {
+    [self](register_atom, const blueprint_ref& bp) -> caf::result<ok_atom> {
+      if (!bp.ptr)
+        return to_error(make_status(errc::invalid_argument, "no blueprint"));
+      if (auto done = register_blueprint(self, *bp.ptr); !done.ok())
+        return to_error(done);
+      return ok_atom_v;
+    },
+    [self](use_atom, const blueprint_ref& bp) -> caf::result<ok_atom> {
+      if (!bp.ptr)
+        return to_error(make_status(errc::invalid_argument, "no blueprint"));
+      auto& s = self->state;
+      const auto& mw = bp.ptr->middlewares();
+      s.node_middleware.insert(s.node_middleware.end(), mw.begin(), mw.end());
+      const auto& eh = bp.ptr->error_handlers();
+      s.node_error_handlers.insert(s.node_error_handlers.end(), eh.begin(),
+                                   eh.end());
+      publish(self);
+      return ok_atom_v;
+    },
+    [self](subscribe_atom, const caf::actor& who) -> route_table_ref {
+      auto& s = self->state;
+      if (who) {
+        self->monitor(who);
+        s.subscribers.push_back(who);
+      }
+      return {s.table, s.table->version};
+    },
+    [self](routes_atom) -> route_table_ref {
+      return {self->state.table, self->state.table->version};
+    },
+    [self](request_atom, const request&) -> response {
+      return listing(self);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_router(caf::actor_system& sys, logger log) {
+  return sys.spawn(router, std::move(log));
+}
+
+} // namespace weft

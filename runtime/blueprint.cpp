@@ -1,0 +1,78 @@
+#include "runtime/blueprint.hpp"
+
+#include <absl/strings/str_cat.h>
+
+namespace weft {
+
+const char* to_string(handler_form form) {
+  switch (form) {
+    case handler_form::function:
+      return "function";
+    case handler_form::async:
+      return "async";
+    case handler_form::actor:
+      return "actor";
+  }
+  return "function";
+}
+
+std::string to_string(dispatch_policy policy, const std::string& key) {
+  switch (policy) {
+    case dispatch_policy::round_robin:
+      return "round_robin";
+    case dispatch_policy::least_loaded:
+      return "least_loaded";
+    case dispatch_policy::by_key:
+      return absl::StrCat("by_key:", key);
+  }
+  return "round_robin";
+}
+
+blueprint::blueprint(std::string prefix) : prefix_(std::move(prefix)) {
+}
+
+blueprint& blueprint::route_actor(std::string name, caf::actor handler,
+                                  route_options opts) {
+  auto spec = std::make_shared<route_spec>();
+  spec->name = std::move(name);
+  spec->form = handler_form::actor;
+  spec->actor = std::move(handler);
+  opts.workers = 1;
+  spec->options = std::move(opts);
+  return add(std::move(spec));
+}
+
+blueprint& blueprint::actor_pool(std::string pool, actor_factory make,
+                                 route_options opts) {
+  auto spec = std::make_shared<route_spec>();
+  spec->name = pool;
+  spec->pool = std::move(pool);
+  spec->form = handler_form::actor;
+  spec->factory = std::move(make);
+  spec->options = std::move(opts);
+  pools_.push_back(std::move(spec));
+  return *this;
+}
+
+blueprint& blueprint::use(middleware mw) {
+  middleware_.push_back(std::make_shared<const middleware>(std::move(mw)));
+  return *this;
+}
+
+blueprint& blueprint::on_error(error_handler handler) {
+  error_handlers_.push_back(
+    std::make_shared<const error_handler>(std::move(handler)));
+  return *this;
+}
+
+blueprint& blueprint::mount(blueprint child) {
+  children_.push_back(std::move(child));
+  return *this;
+}
+
+blueprint& blueprint::add(std::shared_ptr<route_spec> spec) {
+  routes_.push_back(std::move(spec));
+  return *this;
+}
+
+} // namespace weft

@@ -1,0 +1,51 @@
+#include "runtime/context.hpp"
+
+#include <chrono>
+
+namespace weft {
+
+context::context(caf::event_based_actor* self, request&& req) : self_(self) {
+  req_.route = std::move(req.route);
+  req_.content_type = std::move(req.content_type);
+  req_.schema = std::move(req.schema);
+  req_.metadata = std::move(req.metadata);
+  req_.peer = std::move(req.peer);
+  req_.client_id = std::move(req.client_id);
+  req_.values = std::move(req.values);
+  req_.connection_id = req.connection_id;
+  req_.message_id = req.message_id;
+  req_.deadline_ns = req.deadline_ns;
+}
+
+const std::string* context::metadata(absl::string_view key) const {
+  auto i = req_.metadata.find(std::string{key});
+  return i == req_.metadata.end() ? nullptr : &i->second;
+}
+
+const std::string* context::value(absl::string_view key) const {
+  auto i = req_.values.find(std::string{key});
+  return i == req_.values.end() ? nullptr : &i->second;
+}
+
+absl::Time context::deadline() const noexcept {
+  return req_.deadline_ns == 0 ? absl::InfiniteFuture()
+                               : absl::FromUnixNanos(req_.deadline_ns);
+}
+
+absl::Duration context::remaining() const {
+  if (req_.deadline_ns == 0)
+    return absl::InfiniteDuration();
+  return std::max(absl::ZeroDuration(), deadline() - absl::Now());
+}
+
+caf::duration context::ask_timeout() const {
+  auto left = remaining();
+  if (left == absl::InfiniteDuration())
+    return caf::duration{caf::infinite};
+  // CAF treats a zero timeout as "none": an expired deadline asks with the
+  // shortest real one instead, so the ask fails at once.
+  auto ns = std::max<std::int64_t>(1, absl::ToInt64Nanoseconds(left));
+  return caf::duration{std::chrono::nanoseconds{ns}};
+}
+
+} // namespace weft

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <absl/time/time.h>
+
+namespace weft {
+
+/// How a pool of handler actors shares a route's requests.
+enum class dispatch_policy {
+  /// In turn, over the whole pool (one counter shared by every edge).
+  round_robin,
+  /// To the worker with the fewest requests in flight.
+  least_loaded,
+  /// By the value of a key (route_options::key): one key always reaches one
+  /// worker, in the order a connection sent its requests.
+  by_key,
+};
+
+/// Supervision of a route's handler actors: a worker that dies is replaced,
+/// at most `max_restarts` times within `window`; past that the route is
+/// marked down and answers `unavailable` until it is registered again.
+struct restart_policy {
+  int max_restarts = 5;
+  absl::Duration window = absl::Seconds(10);
+};
+
+/// How a route is served. The defaults serve it with one handler actor.
+struct route_options {
+  /// Handler actors in the route's pool, spread over the scheduler's cores.
+  std::size_t workers = 1;
+  dispatch_policy dispatch = dispatch_policy::round_robin;
+  /// For by_key: a field of the request message (protobuf routes: a
+  /// top-level string, bytes, integer or bool field), or a metadata key
+  /// (bytes and JSON routes).
+  std::string key;
+  /// Requests in flight across the pool; past it, requests are answered
+  /// `overloaded` at once instead of queueing.
+  std::size_t max_queue = 4096;
+  restart_policy restart;
+  /// Actor routes only: the actor also answers (request_atom,
+  /// request_batch) -> reply_batch, so an edge may send it several requests
+  /// of one read in one message. Function routes always accept batches.
+  bool accepts_batches = false;
+};
+
+/// The name of a dispatch policy as `weft schemas` prints it.
+std::string to_string(dispatch_policy policy, const std::string& key);
+
+} // namespace weft

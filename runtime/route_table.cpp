@@ -1,0 +1,44 @@
+#include "runtime/route_table.hpp"
+
+namespace weft {
+
+pool_load::pool_load(std::size_t workers, std::size_t max_queue)
+  : per_worker_(std::make_unique<std::atomic<std::int64_t>[]>(
+    std::max<std::size_t>(1, workers))),
+    size_(std::max<std::size_t>(1, workers)),
+    max_queue_(static_cast<std::int64_t>(max_queue)) {
+}
+
+bool pool_load::try_acquire(std::size_t worker) noexcept {
+  if (total_.fetch_add(1, std::memory_order_relaxed) >= max_queue_) {
+    total_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  per_worker_[worker].fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void pool_load::release(std::size_t worker) noexcept {
+  per_worker_[worker].fetch_sub(1, std::memory_order_relaxed);
+  total_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::size_t pool_load::least_loaded() const noexcept {
+  std::size_t best = 0;
+  auto best_load = per_worker_[0].load(std::memory_order_relaxed);
+  for (std::size_t i = 1; i < size_; ++i) {
+    auto load = per_worker_[i].load(std::memory_order_relaxed);
+    if (load < best_load) {
+      best = i;
+      best_load = load;
+    }
+  }
+  return best;
+}
+
+std::size_t pool_load::next() noexcept {
+  return static_cast<std::size_t>(next_.fetch_add(1, std::memory_order_relaxed)
+                                  % size_);
+}
+
+} // namespace weft
