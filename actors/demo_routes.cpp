@@ -3,10 +3,12 @@
 #include <algorithm>
 
 #include <absl/status/statusor.h>
+#include <absl/strings/str_cat.h>
 #include <absl/strings/str_format.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "examples/hello.pb.h"
 #include "runtime/answer_batch.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/protocol/checksum.hpp"
@@ -86,6 +88,18 @@ blueprint demo_app() {
   blueprint app;
   app.route_actors("echo", spawn_echo_route, batches);
   app.route_actors("sink", spawn_sink_route, batches);
+  // The protobuf route of the guide (docs/guide.md), for `weft call
+  // --json` and `weft schemas` against a fresh weftd.
+  app.route<examples::hello::Greet, examples::hello::Greeting>(
+    "hello.greet",
+    [](const examples::hello::Greet& req,
+       context&) -> absl::StatusOr<examples::hello::Greeting> {
+      if (req.name().empty())
+        return make_status(errc::invalid_argument, "name is empty");
+      examples::hello::Greeting out;
+      out.set_text(absl::StrCat("Hello, ", req.name(), "!"));
+      return out;
+    });
   app.raw_route("echo.fn",
                 [](const payload& body, context& ctx) -> absl::StatusOr<response> {
                   response rsp;

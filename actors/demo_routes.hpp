@@ -18,8 +18,9 @@ caf::actor spawn_echo_route(caf::actor_system& sys);
 caf::actor spawn_sink_route(caf::actor_system& sys);
 
 /// The embedded demo app of weftd: `echo` and `sink` (the actors above,
-/// taking batches), and `echo.fn`, the same echo as a function route (the
-/// application API's path, compared with `echo` in tests/bench).
+/// taking batches), `echo.fn`, the same echo as a function route (the
+/// application API's path, compared with `echo` in tests/bench), and
+/// `hello.greet` (weft.examples.hello.Greet -> Greeting, docs/guide.md).
 blueprint demo_app();
 
 } // namespace weft

@@ -197,6 +197,35 @@ TEST_F(WeftCliTest, UnknownRouteExitsOneWithNotFound) {
   EXPECT_THAT(r.out, IsEmpty());
 }
 
+TEST_F(WeftCliTest, SchemasListsTheDemoRoutesWithTheirTypes) {
+  auto r = run_weft({"schemas", address_});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("echo "));
+  EXPECT_THAT(r.out, HasSubstr("sink "));
+  EXPECT_THAT(r.out, HasSubstr("echo.fn "));
+  EXPECT_THAT(r.out, HasSubstr("weft.routes "));
+  auto at = r.out.find("hello.greet ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  auto line = r.out.substr(at, r.out.find('\n', at) - at);
+  EXPECT_THAT(line, HasSubstr("weft.examples.hello.Greet -> "
+                              "weft.examples.hello.Greeting"));
+  EXPECT_THAT(line, HasSubstr("(function, 1 worker)"));
+}
+
+TEST_F(WeftCliTest, JsonCallIsConvertedThroughTheRouteSchema) {
+  auto r = run_weft({"call", address_, "hello.greet", "--json",
+                     R"({"name":"Ada"})"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"text\":\"Hello, Ada!\"}\n");
+  auto bad = run_weft({"call", address_, "hello.greet", "--json",
+                       R"({"nom":"Ada"})"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("error: invalid_argument (1): "));
+  auto empty = run_weft({"call", address_, "hello.greet", "--json", "{}"});
+  EXPECT_EQ(empty.code, 1);
+  EXPECT_THAT(empty.err, HasSubstr("name is empty"));
+}
+
 TEST_F(WeftCliTest, OneMillisecondTimeoutOnALargeUploadIsDeadlineExceeded) {
   // 32 MiB cannot cross loopback, be checksummed and answered in 1 ms: the
   // client's deadline (or the node's, whichever fires first) ends the call.
