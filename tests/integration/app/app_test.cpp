@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
@@ -563,6 +564,53 @@ TEST_F(AppTest, OverloadedPoolAnswersAtOnce) {
     EXPECT_TRUE(pending[i].result.get().ok());
   // The places are given back: the route serves again.
   EXPECT_TRUE(c.call_sync("slow", payload{}).ok());
+}
+
+/// The resident set size of this process, in KiB (0 if unknown).
+long rss_kib() {
+  std::ifstream status{"/proc/self/status"};
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6));
+  return 0;
+}
+
+TEST_F(AppTest, OverloadKeepsMemoryBounded) {
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  route_options opts;
+  opts.max_queue = 16;
+  blueprint app;
+  app.raw_route(
+    "held",
+    [gate](const payload&, context&) -> absl::StatusOr<response> {
+      gate.wait_for(std::chrono::seconds(30));
+      return response{};
+    },
+    opts);
+  auto& c = serve(std::move(app));
+  std::vector<pending_call> held;
+  for (int i = 0; i < 16; ++i)
+    held.push_back(c.call("held", payload{}));
+  auto body = payload{shared_bytes::copy_of(std::string(8 * 1024, 'x'))};
+  long after_warmup = 0;
+  constexpr int rounds = 10;
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<pending_call> burst;
+    for (int i = 0; i < 2000; ++i)
+      burst.push_back(c.call("held", body));
+    for (auto& p : burst)
+      ASSERT_EQ(code_of(p.result.get().status()), errc::overloaded);
+    if (round == 1)
+      after_warmup = rss_kib();
+  }
+  // 16,000 more refused requests of 8 KiB (125 MiB): none may stay.
+  auto growth = rss_kib() - after_warmup;
+  EXPECT_LT(growth, 32 * 1024) << "RSS grew by " << growth << " KiB";
+  release.set_value();
+  for (auto& p : held)
+    EXPECT_TRUE(p.result.get().ok());
 }
 
 /// Dies on "die", else echoes.
