@@ -22,12 +22,8 @@ bulk_bytes=${BULK_BYTES:-1073741824}
 idle_conns=${IDLE_CONNS:-10000}
 brokers=${BROKERS:-1}
 
-for tool in weftd weft_load weft_echo_ref weft_echo_broker; do
-  if [[ ! -x $bin/$tool ]]; then
-    echo "missing $bin/$tool: build it first (see the top of $0)" >&2
-    exit 2
-  fi
-done
+source "$here/bench_lib.sh"
+require weftd weft_load weft_echo_ref weft_echo_broker
 
 # 10,000 connections need more descriptors than the usual 1024 (each side
 # of a loopback connection lives in a different process).
@@ -37,58 +33,6 @@ if [[ $hard != unlimited && $hard -lt $((idle_conns + 200)) ]]; then
   idle_conns=$((hard - 200))
 fi
 ulimit -n $((idle_conns + 200 > 4096 ? idle_conns + 200 : 4096))
-
-tmp=$(mktemp -d /tmp/weft-bench.XXXXXX)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start NAME PORT_REGEX CMD...: starts a server in the background, waits for
-# the port in its output and sets $port and $pid.
-start() {
-  local name=$1 regex=$2
-  shift 2
-  "$@" >"$tmp/$name.log" 2>&1 &
-  pid=$!
-  pids+=("$pid")
-  port=
-  for _ in $(seq 100); do
-    port=$(grep -oE "$regex" "$tmp/$name.log" | grep -oE '[0-9]+$' | head -1 || true)
-    [[ -n $port ]] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$name did not start:" >&2
-  cat "$tmp/$name.log" >&2
-  exit 1
-}
-
-# stop PID: ends one server started here.
-stop() {
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-
-# field LINE KEY: the value of KEY=VALUE in a weft_load result line.
-field() { grep -oE "(^| )$2=[^ ]*" <<<"$1" | head -1 | cut -d= -f2; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-
-# load ARGS...: one weft_load run, bounded in time; never fails the script.
-load() {
-  timeout 120 "$bin/weft_load" "$@" --max-seconds 100 2>>"$tmp/load.err" || true
-}
 
 weftd_flags=(--tcp-listen 127.0.0.1:0 --spill-dir "$tmp" --log-level info
   --max-message-size $((bulk_bytes + 1024)))
@@ -104,8 +48,8 @@ if [[ $brokers == 1 ]]; then
 fi
 
 echo "# weft binary-protocol benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "# $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"
-echo "# weft $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$here" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)'), cells of ${cell_s}s after ${warmup_s}s warm-up, 1 load thread"
+machine_lines
+echo "# cells of ${cell_s}s after ${warmup_s}s warm-up, 1 load thread"
 echo
 echo "## 1. Ping-pong echo (messages/s; latency p50/p99 in us)"
 printf '%-26s %10s %10s %7s  %-17s %-17s %s\n' cell weft ref ratio "weft p50/p99" "ref p50/p99" notes
@@ -209,10 +153,4 @@ fi
 echo
 echo "## Against the targets"
 for line in "${summary[@]}"; do echo "- $line"; done
-warnings=$(grep -cE 'level=(warn|error)' "$tmp/weftd.log" || true)
-echo "- weftd logged $warnings warning/error lines during the run"
-if [[ $warnings != 0 ]]; then grep -E 'level=(warn|error)' "$tmp/weftd.log" | head -5; fi
-if [[ -s $tmp/load.err ]]; then
-  echo "- load generator stderr:"
-  sed 's/^/    /' "$tmp/load.err" | head -10
-fi
+closing_notes "$tmp/weftd.log"
