@@ -311,35 +311,47 @@ void session::on_message(const frame& f, absl::Time now) {
                         opt_.local.max_header_size));
     return;
   }
-  weft::wire::MessageHeader header;
+  // The header is parsed straight into the event the owner will get: a
+  // protobuf header moved from event to event costs a construction, a swap
+  // and a destruction each time. Nothing below pushes another event before
+  // the message is delivered or its event taken back.
+  auto& ev = new_event(session_event::kind::message);
+  auto& header = ev.header;
+  auto take_back = [this](std::uint32_t id, errc code, std::string text) {
+    events_.pop_back();
+    reject(id, code, text);
+  };
   if (!header.ParseFromArray(p + header_length_size,
                              static_cast<int>(header_len))) {
-    reject(f.id, errc::malformed_frame, "message header does not parse");
+    take_back(f.id, errc::malformed_frame, "message header does not parse");
     return;
   }
   auto body_len = len - header_length_size - header_len - checksum_size;
   if (header.id() != f.id || header.total_size() != body_len) {
-    reject(f.id, errc::malformed_frame,
-           "message header disagrees with its frame (id or total_size)");
+    take_back(f.id, errc::malformed_frame,
+              "message header disagrees with its frame (id or total_size)");
     return;
   }
   if (header.total_size() > opt_.local.max_message_size) {
-    reject(f.id, errc::message_too_large,
-           absl::StrCat("message of ", header.total_size(),
-                        " bytes exceeds ", opt_.local.max_message_size));
+    take_back(f.id, errc::message_too_large,
+              absl::StrCat("message of ", header.total_size(),
+                           " bytes exceeds ", opt_.local.max_message_size));
     return;
   }
   auto header_bytes = f.payload.span().subspan(header_length_size, header_len);
-  auto body = f.payload.slice(header_length_size + header_len, body_len);
   auto expected = load_u64(p + len - checksum_size);
-  if (checksum::of(header_bytes, body.span()) != expected) {
-    reject(f.id, errc::checksum_mismatch, "CRC-64 checksum mismatch");
+  if (checksum::of(header_bytes,
+                   f.payload.span().subspan(header_length_size + header_len,
+                                            body_len))
+      != expected) {
+    take_back(f.id, errc::checksum_mismatch, "CRC-64 checksum mismatch");
     return;
   }
   auto deadline = header.deadline_ms() > 0
                     ? now + absl::Milliseconds(header.deadline_ms())
                     : now + opt_.request_timeout;
-  deliver(f.id, std::move(header), payload{std::move(body)}, deadline);
+  ev.body = payload{f.payload.slice(header_length_size + header_len, body_len)};
+  deliver_last(f.id, deadline);
 }
 
 void session::on_begin(const frame& f, absl::Time now) {
@@ -473,31 +485,30 @@ void session::on_chunk(const frame& f, absl::Time now) {
   // The deadline counts from the BEGIN frame (docs/protocol.md §4.2).
   auto deadline = in.header.deadline_ms() > 0 ? in.deadline
                                               : now + opt_.request_timeout;
-  auto header = std::move(in.header);
-  auto body_payload = in.finish();
+  auto& ev = new_event(session_event::kind::message);
+  ev.header.Swap(&in.header);
+  ev.body = in.finish();
   drop_inbound(f.id);
-  deliver(f.id, std::move(header), std::move(body_payload), deadline);
+  deliver_last(f.id, deadline);
 }
 
-void session::deliver(std::uint32_t id, weft::wire::MessageHeader header,
-                      payload body, absl::Time deadline) {
+void session::deliver_last(std::uint32_t id, absl::Time deadline) {
+  auto& ev = events_.back();
+  const auto& header = ev.header;
   if (header.kind() == weft::wire::KIND_REPLY) {
     // A reply to a request we no longer wait for (cancelled, timed out) is
     // dropped here, so the owner never sees an answer twice.
-    if (outstanding_.erase(header.reply_to()) == 0)
+    if (outstanding_.erase(header.reply_to()) == 0) {
+      events_.pop_back();
       return;
+    }
   } else if (header.kind() == weft::wire::KIND_REQUEST) {
     request_entry entry;
     entry.deadline = deadline;
     awaiting_reply_[id] = entry;
   }
   ++stats_.messages_in;
-  session_event ev;
-  ev.what = session_event::kind::message;
   ev.id = id;
-  ev.header = std::move(header);
-  ev.body = std::move(body);
-  push_event(std::move(ev));
 }
 
 void session::on_cancel(const frame& f, absl::Time now) {
@@ -1057,11 +1068,17 @@ void session::push_cancelled(std::uint32_t id, errc code, std::string text,
 }
 
 void session::push_event(session_event ev) {
+  new_event(ev.what) = std::move(ev);
+}
+
+session_event& session::new_event(session_event::kind what) {
   // Events come in bursts (one per frame of a read): growing one by one
   // would move every protobuf header several times.
   if (events_.capacity() == 0)
     events_.reserve(16);
-  events_.push_back(std::move(ev));
+  auto& ev = events_.emplace_back();
+  ev.what = what;
+  return ev;
 }
 
 void session::drop_inbound(std::uint32_t id) {

@@ -211,13 +211,17 @@ private:
   void consumed_connection(std::size_t n);
   /// Rejects inbound message `id` with CANCEL `code`.
   void reject(std::uint32_t id, errc code, const std::string& text);
-  /// Hands a complete, verified inbound message to the owner; a request
-  /// must be answered by `deadline`.
-  void deliver(std::uint32_t id, weft::wire::MessageHeader header,
-               payload body, absl::Time deadline);
+  /// Hands the complete, verified inbound message `id` whose header and
+  /// body are in the last event (from new_event) to the owner, or takes
+  /// that event back (a reply nobody waits for); a request must be
+  /// answered by `deadline`.
+  void deliver_last(std::uint32_t id, absl::Time deadline);
   void drop_inbound(std::uint32_t id);
   void drop_outbound(std::uint32_t id);
   void push_event(session_event ev);
+  /// Appends an empty event of kind `what` to fill in place; the reference
+  /// holds until the next event is added.
+  session_event& new_event(session_event::kind what);
   /// Pushes a `cancelled` event for message `id`.
   void push_cancelled(std::uint32_t id, errc code, std::string text,
                       bool ours);
