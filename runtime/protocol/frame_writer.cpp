@@ -1,6 +1,8 @@
 #include "runtime/protocol/frame_writer.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <iterator>
 
 #include "runtime/protocol/wire_format.hpp"
 
@@ -15,8 +17,37 @@ absl::Span<const std::uint8_t> bytes_of(absl::string_view text) {
 
 } // namespace
 
+namespace {
+
+/// Bounds of a small-bytes block (see frame_writer::block_).
+constexpr std::size_t min_block = 256;
+constexpr std::size_t max_block = 64 * 1024;
+
+} // namespace
+
+void frame_writer::reserve_small(std::size_t n) {
+  if (used_ + n <= block_size_)
+    return;
+  flush_small(out_);
+  if (block_) {
+    // A burst larger than the block: double for the rest of it.
+    next_block_ = block_size_ * 2;
+    grew_ = true;
+  }
+  auto size = std::max(n, std::clamp<std::size_t>(next_block_, min_block,
+                                                  max_block));
+  block_ = std::make_shared_for_overwrite<std::uint8_t[]>(size);
+  block_size_ = static_cast<std::uint32_t>(size);
+  flushed_ = 0;
+  used_ = 0;
+}
+
 void frame_writer::append(absl::Span<const std::uint8_t> bytes) {
-  small_.insert(small_.end(), bytes.begin(), bytes.end());
+  if (bytes.empty())
+    return;
+  reserve_small(bytes.size());
+  std::memcpy(block_.get() + used_, bytes.data(), bytes.size());
+  used_ += static_cast<std::uint32_t>(bytes.size());
   size_ += bytes.size();
 }
 
@@ -32,11 +63,13 @@ void frame_writer::append_u64(std::uint64_t x) {
   append(buf);
 }
 
-void frame_writer::flush_small() {
-  if (small_.empty())
+void frame_writer::flush_small(std::vector<shared_bytes>& out) {
+  if (used_ == flushed_)
     return;
-  out_.emplace_back(std::move(small_));
-  small_ = {};
+  shared_bytes whole{block_, used_};
+  out.push_back(flushed_ == 0 ? std::move(whole)
+                              : whole.slice(flushed_, used_ - flushed_));
+  flushed_ = used_;
 }
 
 void frame_writer::append_slice(const shared_bytes& bytes) {
@@ -44,7 +77,7 @@ void frame_writer::append_slice(const shared_bytes& bytes) {
     append(bytes.span());
     return;
   }
-  flush_small();
+  flush_small(out_);
   out_.push_back(bytes);
   size_ += bytes.size();
 }
@@ -132,10 +165,34 @@ void frame_writer::goaway(std::uint32_t last_id, errc code,
 }
 
 std::vector<shared_bytes> frame_writer::take() {
-  flush_small();
+  std::vector<shared_bytes> result;
+  take_into(result);
+  return result;
+}
+
+void frame_writer::take_into(std::vector<shared_bytes>& out) {
+  if (out_.empty()) {
+    flush_small(out);
+  } else {
+    flush_small(out_);
+    if (out.empty()) {
+      out = std::move(out_);
+    } else {
+      out.insert(out.end(), std::make_move_iterator(out_.begin()),
+                 std::make_move_iterator(out_.end()));
+    }
+    out_ = {};
+  }
+  // The next burst is likely about as large as this one.
+  if (block_ && !grew_)
+    next_block_ = used_;
+  grew_ = false;
+  block_.reset();
+  block_size_ = 0;
+  flushed_ = 0;
+  used_ = 0;
   size_ = 0;
   frames_ = 0;
-  return std::exchange(out_, {});
 }
 
 } // namespace weft::protocol

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <absl/strings/string_view.h>
@@ -55,6 +56,9 @@ public:
   /// Hands over everything written so far, in order.
   std::vector<shared_bytes> take();
 
+  /// Appends everything written so far to `out`, in order.
+  void take_into(std::vector<shared_bytes>& out);
+
 private:
   void header(std::uint32_t length, std::uint8_t type, std::uint8_t flags,
               std::uint32_t id);
@@ -62,12 +66,28 @@ private:
   void append_u32(std::uint32_t x);
   void append_u64(std::uint64_t x);
   void append_slice(const shared_bytes& bytes);
-  void flush_small();
+  /// Makes room for `n` more small bytes in block_.
+  void reserve_small(std::size_t n);
+  /// Moves the small bytes written since the last flush to `out`.
+  void flush_small(std::vector<shared_bytes>& out);
 
-  std::vector<std::uint8_t> small_;
+  // Small frames and headers are written into one shared block, handed
+  // over as a slice of it without a copy: one allocation per burst of
+  // frames instead of a growing vector plus its owner. shared_ptr: the
+  // handed-over slices share the block. Dropped at each take, so an idle
+  // writer holds nothing.
+  std::shared_ptr<std::uint8_t[]> block_;
+  std::uint32_t block_size_ = 0;
+  /// block_[flushed_, used_) is written and not handed over yet.
+  std::uint32_t flushed_ = 0;
+  std::uint32_t used_ = 0;
+  /// Size of the next block: about as large as the last burst.
+  std::uint32_t next_block_ = 0;
   std::vector<shared_bytes> out_;
   std::size_t size_ = 0;
-  std::size_t frames_ = 0;
+  std::uint32_t frames_ = 0;
+  /// A block filled up since the last take (next_block_ was doubled).
+  bool grew_ = false;
 };
 
 } // namespace weft::protocol

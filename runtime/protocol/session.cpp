@@ -979,7 +979,8 @@ void session::fail_outbound(outbound& out, const absl::Status& why) {
 }
 
 std::vector<shared_bytes> session::take_output(std::size_t max_bytes) {
-  std::vector<shared_bytes> result = control_.take();
+  std::vector<shared_bytes> result;
+  control_.take_into(result);
   if (state_ == state::closed || !peer_ready_)
     return result;
   bool connection_blocked = false;
@@ -1032,9 +1033,7 @@ std::vector<shared_bytes> session::take_output(std::size_t max_bytes) {
   // Nothing could be written although messages wait: wait for credit, a
   // free slot or a new message before wants_write() says yes again.
   data_stalled_ = data_.empty();
-  auto data = data_.take();
-  result.insert(result.end(), std::make_move_iterator(data.begin()),
-                std::make_move_iterator(data.end()));
+  data_.take_into(result);
   maybe_finish_drain();
   return result;
 }
