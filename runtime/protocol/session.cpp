@@ -29,6 +29,25 @@ std::string text_of(const shared_bytes& payload, std::size_t offset) {
   return std::string{payload.view().substr(offset)};
 }
 
+/// Field numbers of MessageHeader the session sets itself (schemas/weft/
+/// wire.proto).
+constexpr std::uint32_t id_field = 1;
+constexpr std::uint32_t total_size_field = 10;
+
+/// Appends a varint field (wire type 0) in protobuf's encoding.
+void append_varint_field(std::string& out, std::uint32_t field,
+                         std::uint64_t value) {
+  auto put = [&out](std::uint64_t x) {
+    while (x >= 0x80) {
+      out.push_back(static_cast<char>((x & 0x7f) | 0x80));
+      x >>= 7;
+    }
+    out.push_back(static_cast<char>(x));
+  };
+  put(std::uint64_t{field} << 3);
+  put(value);
+}
+
 std::size_t priority_of(const weft::wire::MessageHeader& header) {
   auto p = static_cast<int>(header.priority());
   return static_cast<std::size_t>(std::clamp(p, 0, 3));
@@ -741,8 +760,9 @@ absl::Time session::next_timeout() const {
 
 // -- commands -----------------------------------------------------------------
 
-absl::StatusOr<std::uint32_t> session::send(weft::wire::MessageHeader header,
-                                            payload body, absl::Time now) {
+absl::StatusOr<std::uint32_t>
+session::send(const weft::wire::MessageHeader& header, payload body,
+              absl::Time now) {
   if (state_ != state::open && header.kind() != weft::wire::KIND_REPLY)
     return make_status(errc::unavailable, "the connection is closing");
   if (state_ == state::closed)
@@ -760,15 +780,20 @@ absl::StatusOr<std::uint32_t> session::send(weft::wire::MessageHeader header,
   if (next_out_id_ == 0 || next_out_id_ > 0xfffffffdu)
     return make_status(errc::unavailable, "message ids exhausted");
   auto id = next_out_id_;
-  header.set_id(id);
-  header.set_total_size(body.size());
   auto out = std::make_unique<outbound>();
   out->id = id;
   out->priority = priority_of(header);
   out->kind = header.kind();
   out->reply_to = header.reply_to();
-  if (!header.SerializeToString(&out->header_bytes))
+  if (!header.AppendToString(&out->header_bytes))
     return make_status(errc::internal, "cannot encode a message header");
+  // The id and total_size are the session's: appended after the caller's
+  // fields rather than set on a copy of its header (a protobuf copy per
+  // message). A parser keeps the last value of a scalar field, so these
+  // override whatever the caller left there.
+  append_varint_field(out->header_bytes, id_field, id);
+  if (body.size() != 0 || header.total_size() != 0)
+    append_varint_field(out->header_bytes, total_size_field, body.size());
   if (peer_ready_) {
     if (auto st = check_peer_limits(*out, body.size()); !st.ok())
       return st;

@@ -131,7 +131,7 @@ public:
   /// caller; id and total_size are set here. A reply to a request that was
   /// cancelled or timed out is dropped (`cancelled`). Fails with
   /// `unavailable` once the session is closing.
-  absl::StatusOr<std::uint32_t> send(weft::wire::MessageHeader header,
+  absl::StatusOr<std::uint32_t> send(const weft::wire::MessageHeader& header,
                                      payload body, absl::Time now);
 
   /// Ends message `id` (ours or the peer's) early with `code`.

@@ -112,6 +112,27 @@ TEST(SessionTest, ClientWritesNoMessageBeforeTheServerSettings) {
   EXPECT_EQ(frames_of(p.client_side().wrote, frame_type::message).size(), 1u);
 }
 
+TEST(SessionTest, SetsIdAndTotalSizeWhateverTheCallerLeftInTheHeader) {
+  session_pair p;
+  p.pump();
+  auto h = testing::request("echo");
+  h.set_id(999);
+  h.set_total_size(12345);
+  auto id = p.client().send(h, payload{shared_bytes::copy_of("abc")}, p.now());
+  ASSERT_TRUE(id.ok());
+  auto empty = p.client().send(h, payload{}, p.now());
+  ASSERT_TRUE(empty.ok());
+  p.pump();
+  auto got = of_kind(p.server_events(), kind::message);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].header.id(), *id);
+  EXPECT_EQ(got[0].header.total_size(), 3u);
+  EXPECT_EQ(body_of(got[0]), "abc");
+  EXPECT_EQ(got[1].header.id(), *empty);
+  EXPECT_EQ(got[1].header.total_size(), 0u);
+  EXPECT_EQ(h.id(), 999u); // the caller's header is left as it was
+}
+
 TEST(SessionTest, EchoesASingleFrameRequestWithReplyTo) {
   session_pair p;
   p.pump();
