@@ -15,6 +15,9 @@
 #include "runtime/route_table_ref.hpp"
 #include "runtime/io/channel_ref.hpp"
 #include "runtime/shared_bytes.hpp"
+#include "runtime/background_task.hpp"
+#include "runtime/event.hpp"
+#include "runtime/event_subscription.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(weft, caf::first_custom_type_id)
 
@@ -86,5 +89,27 @@ CAF_ADD_ATOM(weft, weft, cancel_atom, "cancel")
 /// (ping_atom) -> timespan: send a PING, answer with the round-trip time.
 CAF_ADD_ATOM(weft, weft, ping_atom, "ping")
 CAF_ADD_TYPE_ID(weft, (weft::client_call))
+
+// -- actors/event_bus and actors/background_pool: runtime services (issue 5;
+// docs/services.md). Reuses ok_atom and drain_atom from above. --------------
+/// (bus_on_atom, event_subscription) to the event bus: add a subscription.
+CAF_ADD_ATOM(weft, weft, bus_on_atom, "buson")
+/// (bus_off_atom, subscription_id) to the event bus: remove a subscription
+/// (unknown ids are ignored).
+CAF_ADD_ATOM(weft, weft, bus_off_atom, "busoff")
+/// (bus_emit_atom, event) to the event bus: deliver to its subscribers.
+CAF_ADD_ATOM(weft, weft, bus_emit_atom, "busemit")
+/// (event_atom, event) from the event bus to an actor subscriber (and to
+/// the bus's runner actor of a function subscriber).
+CAF_ADD_ATOM(weft, weft, event_atom, "event")
+/// (retire_atom) from the event bus to a function subscriber's runner:
+/// finish the events already queued, then exit.
+CAF_ADD_ATOM(weft, weft, retire_atom, "retire")
+/// (background_atom, background_task) to a background pool: queue a task;
+/// from the pool to one of its workers: run it, answer ok_atom.
+CAF_ADD_ATOM(weft, weft, background_atom, "background")
+CAF_ADD_TYPE_ID(weft, (weft::event))
+CAF_ADD_TYPE_ID(weft, (weft::event_subscription))
+CAF_ADD_TYPE_ID(weft, (weft::background_task))
 
 CAF_END_TYPE_ID_BLOCK(weft)
