@@ -104,6 +104,18 @@ public:
   blueprint& route_actor(std::string name, caf::actor handler,
                          route_options opts = {});
 
+  /// Same, naming the protobuf types the actor expects and answers (for
+  /// JSON conversion and `weft schemas`).
+  template <class Req, class Reply>
+  blueprint& route_actor(std::string name, caf::actor handler,
+                         route_options opts = {}) {
+    auto spec = typed_spec<Req, Reply>(std::move(name), handler_form::actor);
+    spec->actor = std::move(handler);
+    opts.workers = 1;
+    spec->options = std::move(opts);
+    return add(std::move(spec));
+  }
+
   /// Same, for a typed actor with the route_actor_type interface.
   blueprint& route_actor(std::string name, route_actor_type handler,
                          route_options opts = {}) {

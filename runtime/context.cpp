@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "runtime/service_names.hpp"
+
 namespace weft {
 
 context::context(caf::event_based_actor* self, request&& req) : self_(self) {
@@ -46,6 +48,21 @@ caf::duration context::ask_timeout() const {
   // shortest real one instead, so the ask fails at once.
   auto ns = std::max<std::int64_t>(1, absl::ToInt64Nanoseconds(left));
   return caf::duration{std::chrono::nanoseconds{ns}};
+}
+
+void context::push(const std::string& client_id, push_message msg) const {
+  if (auto reg = find_service(self_->system(), service_names::client_registry))
+    self_->send(reg, push_atom_v, client_id, std::move(msg));
+}
+
+void context::publish(const std::string& topic, push_message msg) const {
+  if (auto reg = find_service(self_->system(), service_names::client_registry))
+    self_->send(reg, publish_atom_v, topic, std::move(msg));
+}
+
+void context::broadcast(push_message msg) const {
+  if (auto reg = find_service(self_->system(), service_names::client_registry))
+    self_->send(reg, broadcast_atom_v, std::move(msg));
 }
 
 } // namespace weft

@@ -11,6 +11,7 @@
 #include <caf/duration.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "runtime/push_message.hpp"
 #include "runtime/request.hpp"
 #include "runtime/type_ids.hpp"
 
@@ -89,6 +90,16 @@ public:
       next.deadline_ns = req_.deadline_ns;
     return ask(dest, request_atom_v, std::move(next));
   }
+
+  /// Pushes `msg` to the client `client_id` (any edge), fire and forget:
+  /// an unknown client is ignored. See node::push for a checked push.
+  void push(const std::string& client_id, push_message msg) const;
+
+  /// Pushes `msg` to every subscriber of `topic`, fire and forget.
+  void publish(const std::string& topic, push_message msg) const;
+
+  /// Pushes `msg` to every connected client, fire and forget.
+  void broadcast(push_message msg) const;
 
   /// The request's fields other than its body.
   const request& info() const noexcept {

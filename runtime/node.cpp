@@ -11,9 +11,12 @@
 
 #include <absl/strings/str_cat.h>
 
+#include "actors/client_registry.hpp"
 #include "actors/router.hpp"
 #include "runtime/error_bridge.hpp"
+#include "runtime/service_names.hpp"
 #include "runtime/type_ids.hpp"
+#include "weft/registry.pb.h"
 
 namespace weft {
 
@@ -29,6 +32,12 @@ struct node::system_holder {
   caf::actor_system_config caf_config;
   std::unique_ptr<caf::actor_system> system;
 };
+
+namespace {
+
+blueprint builtin_routes(const caf::actor& registry);
+
+} // namespace
 
 node::node(passkey, node_config cfg, logger log)
   : config_(std::move(cfg)), log_(log) {}
@@ -46,23 +55,47 @@ absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
   if (!pool.ok())
     return pool.status();
   result->reactors_ = std::move(*pool);
-  result->router_ = spawn_router(*result->system_->system, log);
+  auto& sys = *result->system_->system;
+  result->router_ = spawn_router(sys, log);
   result->own(result->router_);
+  result->registry_ = spawn_client_registry(sys, log);
+  result->own(result->registry_);
+  sys.registry().put(service_names::client_registry, result->registry_);
+  if (auto st = result->serve(builtin_routes(result->registry_)); !st.ok())
+    return st;
   return result;
 }
 
 namespace {
 
-/// Sends `msg` to the router and waits for ok_atom or an error.
+/// Sends `xs` to `dest` and waits for its answer of type T (or an error).
+template <class T, class... Ts>
+absl::StatusOr<T> ask(caf::actor_system& sys, const caf::actor& dest,
+                      Ts&&... xs) {
+  caf::scoped_actor self{sys};
+  absl::StatusOr<T> result = make_status(errc::internal, "no answer");
+  self->request(dest, std::chrono::seconds(30), std::forward<Ts>(xs)...)
+    .receive([&](T& x) { result = std::move(x); },
+             [&](caf::error& err) { result = to_status(err); });
+  return result;
+}
+
 template <class... Ts>
 absl::Status ask_router(caf::actor_system& sys, const caf::actor& router,
                         Ts&&... xs) {
-  caf::scoped_actor self{sys};
-  absl::Status result;
-  self->request(router, std::chrono::seconds(30), std::forward<Ts>(xs)...)
-    .receive([](ok_atom) {},
-             [&](caf::error& err) { result = to_status(err); });
-  return result;
+  return ask<ok_atom>(sys, router, std::forward<Ts>(xs)...).status();
+}
+
+/// The routes every node serves: the registry's.
+blueprint builtin_routes(const caf::actor& registry) {
+  blueprint bp;
+  bp.route_actor<weft::wire::ClientHello, weft::wire::ClientWelcome>(
+    hello_route, registry);
+  bp.route_actor<weft::wire::TopicRequest, weft::wire::TopicReply>(
+    subscribe_route, registry);
+  bp.route_actor<weft::wire::TopicRequest, weft::wire::TopicReply>(
+    unsubscribe_route, registry);
+  return bp;
 }
 
 /// The binary gateway's settings from the node's configuration.
@@ -79,10 +112,40 @@ binary::binary_gateway_options binary_options(const node_config& cfg,
   opts.session.max_queued_control = cfg.max_queued_control;
   opts.handler_timeout = cfg.handler_timeout;
   opts.max_inflight_requests = cfg.max_inflight_requests;
+  opts.max_push_backlog = cfg.max_push_backlog;
   return opts;
 }
 
 } // namespace
+
+absl::Status node::push(const std::string& client_id, push_message msg) {
+  return ask<ok_atom>(system(), registry_, push_atom_v, client_id,
+                      std::move(msg))
+    .status();
+}
+
+absl::StatusOr<std::uint64_t> node::broadcast(push_message msg) {
+  return ask<std::uint64_t>(system(), registry_, broadcast_atom_v,
+                            std::move(msg));
+}
+
+absl::StatusOr<std::uint64_t> node::publish(const std::string& topic,
+                                            push_message msg) {
+  return ask<std::uint64_t>(system(), registry_, publish_atom_v, topic,
+                            std::move(msg));
+}
+
+absl::StatusOr<std::uint32_t> node::subscribe(const std::string& client_id,
+                                              const std::string& topic) {
+  return ask<std::uint32_t>(system(), registry_, join_topic_atom_v,
+                            client_id, topic);
+}
+
+absl::StatusOr<std::uint32_t> node::unsubscribe(const std::string& client_id,
+                                                const std::string& topic) {
+  return ask<std::uint32_t>(system(), registry_, leave_topic_atom_v,
+                            client_id, topic);
+}
 
 absl::Status node::serve(blueprint app) {
   blueprint_ref ref{std::make_shared<const blueprint>(std::move(app))};
@@ -110,7 +173,8 @@ absl::Status node::listen() {
   if (!at.ok())
     return at.status();
   auto gateway = binary::start_binary_gateway(
-    system(), *reactors_, router_, binary_options(config_, *at), log_);
+    system(), *reactors_, router_, binary_options(config_, *at), log_,
+    registry_);
   if (!gateway.ok())
     return make_status(code_of(gateway.status()),
                        absl::StrCat("cannot listen on ", config_.tcp_listen,
@@ -179,7 +243,10 @@ void node::stop() {
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
     root_ = nullptr;
   }
+  if (system_->system)
+    system_->system->registry().erase(service_names::client_registry);
   router_ = nullptr;
+  registry_ = nullptr;
   binary_.reset();
   // Closing the sockets ends every connection actor that is still around.
   if (reactors_) {

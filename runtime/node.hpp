@@ -10,6 +10,7 @@
 
 #include "gateways/binary/binary_gateway.hpp"
 #include "runtime/blueprint.hpp"
+#include "runtime/push_message.hpp"
 #include "runtime/io/reactor_pool.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/node_actor.hpp"
@@ -57,6 +58,32 @@ public:
   const caf::actor& router() const noexcept {
     return router_;
   }
+
+  /// The client registry: client ids, pushes, topics
+  /// (actors/client_registry.hpp).
+  const caf::actor& registry() const noexcept {
+    return registry_;
+  }
+
+  /// Pushes `msg` to client `client_id` over whichever edge it is on.
+  /// Blocks until the registry took it; not_found for an unknown client.
+  absl::Status push(const std::string& client_id, push_message msg);
+
+  /// Pushes `msg` to every connected client; returns how many.
+  absl::StatusOr<std::uint64_t> broadcast(push_message msg);
+
+  /// Pushes `msg` to the subscribers of `topic`; returns how many.
+  absl::StatusOr<std::uint64_t> publish(const std::string& topic,
+                                        push_message msg);
+
+  /// Subscribes client `client_id` to `topic` (clients can also do it
+  /// themselves through weft.subscribe); returns the subscriber count.
+  absl::StatusOr<std::uint32_t> subscribe(const std::string& client_id,
+                                          const std::string& topic);
+
+  /// The reverse of subscribe().
+  absl::StatusOr<std::uint32_t> unsubscribe(const std::string& client_id,
+                                            const std::string& topic);
 
   /// Serves `app`'s routes on every edge of this node, now and later.
   /// Blocks until the router has them (errors: already_exists when a name
@@ -113,6 +140,7 @@ private:
   std::unique_ptr<io::reactor_pool> reactors_;
   node_actor root_;
   caf::actor router_;
+  caf::actor registry_;
   std::optional<binary::binary_gateway> binary_;
   bool drained_ = false;
 };

@@ -316,6 +316,10 @@ std::vector<config_option> node_options() {
     "unanswered requests per connection before it stops reading",
     &node_config::max_inflight_requests, 1, 1'000'000));
   options.push_back(count_option(
+    "max-push-backlog",
+    "messages a connection may hold unsent before a push closes it",
+    &node_config::max_push_backlog, 1, 1'000'000));
+  options.push_back(count_option(
     "cancel-burst", "CANCEL frames a connection may send in a burst",
     &node_config::cancel_burst, 1, 1'000'000));
   options.push_back(count_option(

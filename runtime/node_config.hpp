@@ -48,6 +48,9 @@ struct node_config {
   absl::Duration handler_timeout = absl::Seconds(60);
   /// Unanswered requests per connection before it stops reading.
   std::size_t max_inflight_requests = 1024;
+  /// Messages a connection may hold unsent for a client that does not
+  /// read; a push past it closes the connection (slow consumer).
+  std::size_t max_push_backlog = 1024;
   /// Cancel rate limit per connection: burst, then per second.
   std::uint32_t cancel_burst = 500;
   std::uint32_t cancel_rate = 100;

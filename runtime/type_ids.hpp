@@ -10,6 +10,7 @@
 #include "runtime/client/client_call.hpp"
 #include "runtime/drain_report.hpp"
 #include "runtime/payload.hpp"
+#include "runtime/push_message.hpp"
 #include "runtime/blueprint_ref.hpp"
 #include "runtime/request.hpp"
 #include "runtime/route_table_ref.hpp"
@@ -80,6 +81,24 @@ CAF_ADD_ATOM(weft, weft, subscribe_atom, "subscribe")
 CAF_ADD_ATOM(weft, weft, routes_atom, "routes")
 CAF_ADD_TYPE_ID(weft, (weft::blueprint_ref))
 CAF_ADD_TYPE_ID(weft, (weft::route_table_ref))
+
+// -- actors/client_registry: client ids, pushes and topics ---------------------
+/// (client_atom, std::string id, actor connection) to the registry: a
+/// connection opened with this id. (client_atom, std::string id) to a
+/// connection: its client claimed a new id.
+CAF_ADD_ATOM(weft, weft, client_atom, "client")
+/// (push_atom, std::string client_id, push_message) -> ok_atom to the
+/// registry; (push_atom, push_message) to a connection: send it.
+CAF_ADD_ATOM(weft, weft, push_atom, "push")
+/// (broadcast_atom, push_message) -> uint64_t clients reached.
+CAF_ADD_ATOM(weft, weft, broadcast_atom, "broadcast")
+/// (publish_atom, std::string topic, push_message) -> uint64_t reached.
+CAF_ADD_ATOM(weft, weft, publish_atom, "publish")
+/// (join_topic_atom | leave_topic_atom, std::string client_id, std::string
+/// topic) -> uint32_t subscribers afterwards.
+CAF_ADD_ATOM(weft, weft, join_topic_atom, "jointopic")
+CAF_ADD_ATOM(weft, weft, leave_topic_atom, "leavetopic")
+CAF_ADD_TYPE_ID(weft, (weft::push_message))
 
 // -- runtime/client: client object -> client actor -----------------------------
 /// (connect_atom) -> ok_atom: connect (blocking the detached client actor).

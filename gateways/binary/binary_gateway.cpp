@@ -142,7 +142,7 @@ caf::behavior listener_actor(listener_self self, io::reactor_pool* pool,
 absl::StatusOr<binary_gateway>
 start_binary_gateway(caf::actor_system& sys, io::reactor_pool& pool,
                      const caf::actor& router, binary_gateway_options opts,
-                     logger log) {
+                     logger log, caf::actor registry) {
   if (auto st = protocol::validate(opts.session.local); !st.ok())
     return make_status(errc::invalid_argument, st.message());
   // The reactor must accept any frame the session accepts.
@@ -160,6 +160,7 @@ start_binary_gateway(caf::actor_system& sys, io::reactor_pool& pool,
   ctx.options = std::make_shared<const binary_gateway_options>(std::move(opts));
   ctx.stats = result.stats;
   ctx.log = log;
+  ctx.registry = std::move(registry);
   result.listener = sys.spawn(listener_actor, &pool, router, ctx);
   caf::scoped_actor self{sys};
   caf::error failure;

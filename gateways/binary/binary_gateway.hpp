@@ -27,12 +27,13 @@ struct binary_gateway {
 };
 
 /// Binds opts.host:opts.port on `pool` and serves the routes of `router`
-/// (actors/router.hpp), following its changes. Blocks the calling thread
-/// (not an actor) until listening. `pool` must outlive the gateway's
-/// actors.
+/// (actors/router.hpp), following its changes; connections register with
+/// `registry` (actors/client_registry.hpp) for pushes, if given. Blocks
+/// the calling thread (not an actor) until listening. `pool` must outlive
+/// the gateway's actors.
 absl::StatusOr<binary_gateway>
 start_binary_gateway(caf::actor_system& sys, io::reactor_pool& pool,
                      const caf::actor& router, binary_gateway_options opts,
-                     logger log);
+                     logger log, caf::actor registry = {});
 
 } // namespace weft::binary

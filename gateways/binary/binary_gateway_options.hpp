@@ -35,6 +35,10 @@ struct binary_gateway_options {
   /// that priority decisions are made late: an urgent message waits behind
   /// at most this much (plus the kernel's unsent bytes).
   std::size_t write_ahead = 256 * 1024;
+  /// Pushes (and replies) a connection may hold unsent for a client that
+  /// does not read; a push past it closes the connection (slow consumer,
+  /// code overloaded) so it cannot hold memory or slow other clients.
+  std::size_t max_push_backlog = 1024;
 };
 
 } // namespace weft::binary

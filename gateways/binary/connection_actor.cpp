@@ -293,6 +293,37 @@ void send_pending(connection_self self) {
   }
 }
 
+/// Sends a push to our client, unless it already has too much unsent: then
+/// it is a slow consumer and the connection ends, so that it holds neither
+/// memory nor anyone else up.
+void push(connection_self self, push_message& msg) {
+  auto& st = self->state;
+  if (!st.session || st.session->closed() || !st.session->ready())
+    return;
+  auto backlog = st.session->stats().queued_outbound;
+  if (backlog >= st.ctx.options->max_push_backlog) {
+    st.ctx.stats->slow_consumers.fetch_add(1, std::memory_order_relaxed);
+    st.session->fail(errc::overloaded,
+                     absl::StrCat("slow consumer: ", backlog,
+                                  " messages queued unread"));
+    step(self);
+    return;
+  }
+  weft::wire::MessageHeader header;
+  header.set_kind(weft::wire::KIND_PUSH);
+  header.set_route(std::move(msg.route));
+  header.set_content_type(std::move(msg.content_type));
+  header.set_schema(std::move(msg.schema));
+  header.set_priority(static_cast<weft::wire::Priority>(
+    std::clamp<std::int32_t>(msg.priority, 0, 3)));
+  for (auto& [k, v] : msg.metadata)
+    (*header.mutable_metadata())[k] = std::move(v);
+  if (st.session->send(std::move(header), std::move(msg.body), absl::Now())
+        .ok())
+    st.ctx.stats->pushes.fetch_add(1, std::memory_order_relaxed);
+  schedule_flush(self);
+}
+
 void on_closed_session(connection_self self, const session_event& ev) {
   auto& st = self->state;
   if (ev.code != errc::ok) {
@@ -397,6 +428,9 @@ caf::behavior connection(connection_self self,
   st.ctx = std::move(ctx);
   st.dispatcher.update(st.ctx.routes);
   st.client_id = absl::StrCat("c", st.channel->id());
+  if (st.ctx.registry)
+    self->send(st.ctx.registry, client_atom_v, st.client_id,
+               caf::actor_cast<caf::actor>(self));
   st.session = std::make_unique<protocol::session>(
     protocol::role::server, st.ctx.options->session, absl::Now());
   st.ctx.stats->active.fetch_add(1, std::memory_order_relaxed);
@@ -417,6 +451,10 @@ caf::behavior connection(connection_self self,
     [self](routes_atom, const route_table_ref& ref) {
       self->state.dispatcher.update(ref.ptr);
     },
+    [self](client_atom, std::string& id) {
+      self->state.client_id = std::move(id);
+    },
+    [self](push_atom, push_message& msg) { push(self, msg); },
     [self](io_closed_atom, const caf::error& reason) {
       auto& s = self->state;
       if (reason && reason != caf::sec::none)

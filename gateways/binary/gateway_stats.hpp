@@ -15,6 +15,9 @@ struct gateway_stats {
   std::atomic<std::int64_t> active{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> replies{0};
+  /// Pushes queued to clients, and connections closed as slow consumers.
+  std::atomic<std::uint64_t> pushes{0};
+  std::atomic<std::uint64_t> slow_consumers{0};
   /// Requests dispatched to handlers and not answered yet (all connections).
   std::atomic<std::int64_t> inflight{0};
   /// Partially received messages held by sessions (all connections).

@@ -5,6 +5,7 @@
 #include <deque>
 #include <optional>
 #include <random>
+#include <set>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
@@ -24,6 +25,7 @@
 #include "runtime/protocol/flush_to_channel.hpp"
 #include "runtime/protocol/wire_format.hpp"
 #include "runtime/type_ids.hpp"
+#include "weft/registry.pb.h"
 
 namespace weft {
 
@@ -64,6 +66,13 @@ struct client_state {
   bool reconnect_scheduled = false;
   absl::Time tick_at = absl::InfiniteFuture();
   std::minstd_rand rng{std::random_device{}()};
+  /// Topics to follow again after a reconnect.
+  std::set<std::string> topics;
+  /// A connection was ready before: the next ready is a reconnect.
+  bool was_ready = false;
+  /// Tokens of the client's own calls (renewing its id and topics), from
+  /// the top of the token space so they never meet the object's.
+  std::uint64_t next_internal_token = ~std::uint64_t{0};
 
   client_state() = default;
   client_state(const client_state&) = delete;
@@ -199,10 +208,58 @@ void flush(client_self self) {
   protocol::flush_to_channel(*st.session, *st.channel, 256 * 1024);
 }
 
+void on_push(client_self self, session_event& ev) {
+  auto& st = self->state;
+  if (!st.opts.on_push)
+    return;
+  push_message msg;
+  msg.route = std::move(*ev.header.mutable_route());
+  msg.body = std::move(ev.body);
+  msg.content_type = std::move(*ev.header.mutable_content_type());
+  msg.schema = std::move(*ev.header.mutable_schema());
+  msg.priority = ev.header.priority();
+  for (auto& [k, v] : *ev.header.mutable_metadata())
+    msg.metadata.emplace(k, std::move(v));
+  st.opts.on_push(std::move(msg));
+}
+
+/// After a reconnect: claims the client id again and renews every topic,
+/// ahead of the calls that waited for the connection.
+void renew_identity(client_self self) {
+  auto& st = self->state;
+  auto internal = [&](const std::string& route,
+                      const google::protobuf::Message& body) {
+    client_call call;
+    call.token = st.next_internal_token--;
+    call.route = route;
+    call.body = payload{shared_bytes::copy_of(body.SerializeAsString())};
+    call.opts.content_type = "application/x-protobuf";
+    call_entry entry;
+    entry.call = std::move(call);
+    auto token = entry.call.token;
+    st.calls.emplace(token, std::move(entry));
+    send_call(self, token);
+  };
+  if (!st.opts.client_id.empty()) {
+    weft::wire::ClientHello hello;
+    hello.set_client_id(st.opts.client_id);
+    internal("weft.hello", hello);
+  }
+  for (const auto& topic : st.topics) {
+    weft::wire::TopicRequest req;
+    req.set_topic(topic);
+    internal("weft.subscribe", req);
+  }
+}
+
 void on_message(client_self self, session_event& ev) {
   auto& st = self->state;
+  if (ev.header.kind() == weft::wire::KIND_PUSH) {
+    on_push(self, ev);
+    return;
+  }
   if (ev.header.kind() != weft::wire::KIND_REPLY)
-    return; // pushes arrive with the client registry (a later issue)
+    return; // a server sends no requests
   auto i = st.by_id.find(ev.header.reply_to());
   if (i == st.by_id.end())
     return;
@@ -240,6 +297,9 @@ void step(client_self self) {
             st.connect_promise->deliver(ok_atom_v);
             st.connect_promise.reset();
           }
+          if (st.was_ready)
+            renew_identity(self);
+          st.was_ready = true;
           auto waiting = std::move(st.waiting);
           st.waiting.clear();
           for (auto token : waiting)
@@ -369,6 +429,12 @@ caf::behavior client_actor(client_self self, io::reactor_pool* pool,
       }
       step(self);
     },
+    [self](join_topic_atom, const std::string& topic) {
+      self->state.topics.insert(topic);
+    },
+    [self](leave_topic_atom, const std::string& topic) {
+      self->state.topics.erase(topic);
+    },
     [self](cancel_atom, std::uint64_t token) {
       auto& s = self->state;
       auto i = s.calls.find(token);
@@ -489,6 +555,25 @@ absl::Status start_client_actor(caf::actor_system& sys, io::reactor_pool& pool,
   return to_status(failure);
 }
 
+/// Claims `id` (if any) on a freshly connected client: connecting fails if
+/// the server refuses it (taken, or denied by middleware).
+absl::StatusOr<std::unique_ptr<client>>
+claim_id(std::unique_ptr<client> c, const std::string& id) {
+  if (id.empty())
+    return c;
+  weft::wire::ClientHello hello;
+  hello.set_client_id(id);
+  call_options opts;
+  opts.content_type = "application/x-protobuf";
+  opts.timeout = absl::Seconds(10);
+  auto r = c->call_sync(
+    "weft.hello", payload{shared_bytes::copy_of(hello.SerializeAsString())},
+    opts);
+  if (!r.ok())
+    return r.status();
+  return c;
+}
+
 } // namespace
 
 absl::StatusOr<std::unique_ptr<client>> client::connect(client_options opts) {
@@ -508,7 +593,8 @@ absl::StatusOr<std::unique_ptr<client>> client::connect(client_options opts) {
                                    state->actor, state->status);
       !st.ok())
     return st;
-  return std::make_unique<client>(passkey{}, std::move(state));
+  return claim_id(std::make_unique<client>(passkey{}, std::move(state)),
+                  opts.client_id);
 }
 
 absl::StatusOr<std::unique_ptr<client>>
@@ -520,7 +606,8 @@ client::connect(caf::actor_system& sys, io::reactor_pool& pool,
                                    state->status);
       !st.ok())
     return st;
-  return std::make_unique<client>(passkey{}, std::move(state));
+  return claim_id(std::make_unique<client>(passkey{}, std::move(state)),
+                  opts.client_id);
 }
 
 std::uint64_t client::call(const std::string& route, payload body,
@@ -568,6 +655,32 @@ absl::StatusOr<absl::Duration> client::ping(absl::Duration timeout) {
     .receive([&](caf::timespan rtt) { result = absl::FromChrono(rtt); },
              [&](caf::error& err) { result = to_status(err); });
   return result;
+}
+
+absl::Status client::subscribe(const std::string& topic) {
+  weft::wire::TopicRequest req;
+  req.set_topic(topic);
+  call_options opts;
+  opts.content_type = "application/x-protobuf";
+  auto r = call_sync("weft.subscribe",
+                     payload{shared_bytes::copy_of(req.SerializeAsString())},
+                     opts);
+  if (!r.ok())
+    return r.status();
+  caf::anon_send(state_->actor, join_topic_atom_v, topic);
+  return absl::OkStatus();
+}
+
+absl::Status client::unsubscribe(const std::string& topic) {
+  caf::anon_send(state_->actor, leave_topic_atom_v, topic);
+  weft::wire::TopicRequest req;
+  req.set_topic(topic);
+  call_options opts;
+  opts.content_type = "application/x-protobuf";
+  return call_sync("weft.unsubscribe",
+                   payload{shared_bytes::copy_of(req.SerializeAsString())},
+                   opts)
+    .status();
 }
 
 bool client::connected() const {

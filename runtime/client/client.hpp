@@ -14,6 +14,7 @@
 
 #include "runtime/io/reactor_pool.hpp"
 #include "runtime/payload.hpp"
+#include "runtime/push_message.hpp"
 #include "runtime/protocol/session.hpp"
 
 namespace weft {
@@ -38,6 +39,12 @@ struct client_options {
   /// toward `max_pending_bytes`; file bodies count by their size).
   std::size_t max_pending_calls = 65536;
   std::uint64_t max_pending_bytes = 1ull << 30;
+  /// The client id to claim (route weft.hello) when connecting and again
+  /// after every reconnect; "" keeps the id the server assigns.
+  std::string client_id;
+  /// Called with every push the server sends, on the client's own thread
+  /// (keep it short; from an actor, send yourself a message from it).
+  std::function<void(push_message)> on_push;
 };
 
 /// Per-call settings.
@@ -113,6 +120,13 @@ public:
   /// Cancels a pending call: the server is told to drop it, and its result
   /// becomes `cancelled`. Unknown or finished tokens are ignored.
   void cancel(std::uint64_t token);
+
+  /// Follows `topic` (route weft.subscribe): its pushes reach on_push. The
+  /// subscription is renewed after every reconnect. Blocks for the answer.
+  absl::Status subscribe(const std::string& topic);
+
+  /// Stops following `topic`.
+  absl::Status unsubscribe(const std::string& topic);
 
   /// Sends a PING and waits for its answer: the round-trip time.
   absl::StatusOr<absl::Duration> ping(absl::Duration timeout);

@@ -731,15 +731,20 @@ TEST_F(AppTest, RoutesAreListedWithTheirTypes) {
   auto r = c.call_sync("weft.routes", payload{});
   ASSERT_TRUE(r.ok()) << r.status();
   auto listing = parse<weft::wire::RouteListing>(*r);
-  ASSERT_EQ(listing.routes_size(), 3);
-  EXPECT_EQ(listing.routes(0).route(), "greet");
-  EXPECT_EQ(listing.routes(0).request_type(), "google.protobuf.StringValue");
-  EXPECT_EQ(listing.routes(0).reply_type(), "google.protobuf.StringValue");
-  EXPECT_EQ(listing.routes(0).form(), "function");
-  EXPECT_EQ(listing.routes(1).route(), "pool");
-  EXPECT_EQ(listing.routes(1).workers(), 3u);
-  EXPECT_EQ(listing.routes(1).dispatch(), "round_robin");
-  EXPECT_EQ(listing.routes(2).route(), "weft.routes");
+  std::map<std::string, weft::wire::RouteInfo> by_name;
+  for (const auto& info : listing.routes())
+    by_name[info.route()] = info;
+  // The app's two, the registry's three, and the listing itself.
+  ASSERT_EQ(by_name.size(), 6u);
+  const auto& greet = by_name["greet"];
+  EXPECT_EQ(greet.request_type(), "google.protobuf.StringValue");
+  EXPECT_EQ(greet.reply_type(), "google.protobuf.StringValue");
+  EXPECT_EQ(greet.form(), "function");
+  EXPECT_EQ(by_name["pool"].workers(), 3u);
+  EXPECT_EQ(by_name["pool"].dispatch(), "round_robin");
+  EXPECT_EQ(by_name["weft.hello"].request_type(), "weft.wire.ClientHello");
+  EXPECT_EQ(by_name.count("weft.subscribe"), 1u);
+  EXPECT_EQ(by_name.count("weft.routes"), 1u);
 }
 
 TEST_F(AppTest, RoutesServedAfterListeningReachOpenConnections) {
