@@ -19,6 +19,7 @@
 #include "runtime/blueprint.hpp"
 #include "runtime/body_codec.hpp"
 #include "runtime/error_bridge.hpp"
+#include "runtime/node_services.hpp"
 #include "runtime/route_table.hpp"
 #include "runtime/type_ids.hpp"
 #include "weft/routes.pb.h"
@@ -334,6 +335,15 @@ absl::Status register_blueprint(router_self self, const blueprint& bp) {
                  {"reply", r.spec->reply_type},
                  {"pool", r.pool},
                  {"workers", st.pools.at(r.pool).workers.size()}});
+    if (auto* services = services_of(self->system())) {
+      event ev;
+      ev.name = "route.registered";
+      ev.attributes = {{"route", r.name},
+                       {"pool", r.pool},
+                       {"workers",
+                        std::to_string(st.pools.at(r.pool).workers.size())}};
+      services->emit(std::move(ev));
+    }
     auto name = r.name;
     st.routes.emplace(std::move(name), std::move(r));
   }

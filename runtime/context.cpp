@@ -2,7 +2,8 @@
 
 #include <chrono>
 
-#include "runtime/service_names.hpp"
+#include "runtime/error_bridge.hpp"
+#include "runtime/node_services.hpp"
 
 namespace weft {
 
@@ -51,18 +52,36 @@ caf::duration context::ask_timeout() const {
 }
 
 void context::push(const std::string& client_id, push_message msg) const {
-  if (auto reg = find_service(self_->system(), service_names::client_registry))
-    self_->send(reg, push_atom_v, client_id, std::move(msg));
+  if (auto* services = services_of(self_->system()))
+    services->push(client_id, std::move(msg));
 }
 
 void context::publish(const std::string& topic, push_message msg) const {
-  if (auto reg = find_service(self_->system(), service_names::client_registry))
-    self_->send(reg, publish_atom_v, topic, std::move(msg));
+  if (auto* services = services_of(self_->system()))
+    services->publish(topic, std::move(msg));
 }
 
 void context::broadcast(push_message msg) const {
-  if (auto reg = find_service(self_->system(), service_names::client_registry))
-    self_->send(reg, broadcast_atom_v, std::move(msg));
+  if (auto* services = services_of(self_->system()))
+    services->broadcast(std::move(msg));
+}
+
+absl::Status context::background(std::function<void()> task) const {
+  auto* services = services_of(self_->system());
+  if (!services)
+    return make_status(errc::unavailable, "no node runs this handler");
+  return services->background(std::move(task));
+}
+
+void context::emit(std::string name, event_attributes attributes,
+                   shared_bytes payload) const {
+  if (auto* services = services_of(self_->system())) {
+    event ev;
+    ev.name = std::move(name);
+    ev.attributes = std::move(attributes);
+    ev.payload = std::move(payload);
+    services->emit(std::move(ev));
+  }
 }
 
 } // namespace weft

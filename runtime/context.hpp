@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -11,6 +12,7 @@
 #include <caf/duration.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "runtime/event.hpp"
 #include "runtime/push_message.hpp"
 #include "runtime/request.hpp"
 #include "runtime/type_ids.hpp"
@@ -100,6 +102,15 @@ public:
 
   /// Pushes `msg` to every connected client, fire and forget.
   void broadcast(push_message msg) const;
+
+  /// Runs `task` after the reply, off the connection's path, on the node's
+  /// bounded background pool (Flask's background tasks). Errors:
+  /// overloaded (the pool is full), unavailable (no node, or stopping).
+  absl::Status background(std::function<void()> task) const;
+
+  /// Emits an event on the node's bus (actors/event_bus.hpp).
+  void emit(std::string name, event_attributes attributes = {},
+            shared_bytes payload = {}) const;
 
   /// The request's fields other than its body.
   const request& info() const noexcept {

@@ -11,10 +11,13 @@
 
 #include <absl/strings/str_cat.h>
 
+#include "actors/background_pool.hpp"
 #include "actors/client_registry.hpp"
+#include "actors/event_bus.hpp"
 #include "actors/router.hpp"
 #include "runtime/error_bridge.hpp"
-#include "runtime/service_names.hpp"
+#include "runtime/node_services.hpp"
+#include "runtime/version.hpp"
 #include "runtime/type_ids.hpp"
 #include "weft/registry.pb.h"
 
@@ -29,13 +32,48 @@ struct node::system_holder {
     system = std::make_unique<caf::actor_system>(caf_config);
   }
 
-  caf::actor_system_config caf_config;
+  node_system_config caf_config;
   std::unique_ptr<caf::actor_system> system;
 };
 
 namespace {
 
 blueprint builtin_routes(const caf::actor& registry);
+
+/// The node's services as its handlers and gateways see them.
+class services_impl final : public node_services {
+public:
+  services_impl(caf::actor registry, event_bus bus, background_pool pool)
+    : registry_(std::move(registry)),
+      bus_(std::move(bus)),
+      pool_(std::move(pool)) {
+  }
+
+  void push(const std::string& client_id, push_message msg) override {
+    caf::anon_send(registry_, push_atom_v, client_id, std::move(msg));
+  }
+
+  void publish(const std::string& topic, push_message msg) override {
+    caf::anon_send(registry_, publish_atom_v, topic, std::move(msg));
+  }
+
+  void broadcast(push_message msg) override {
+    caf::anon_send(registry_, broadcast_atom_v, std::move(msg));
+  }
+
+  void emit(event ev) override {
+    (void)bus_.emit(std::move(ev)); // only fails once the bus stopped
+  }
+
+  absl::Status background(std::function<void()> task) override {
+    return pool_.submit(std::move(task));
+  }
+
+private:
+  caf::actor registry_;
+  event_bus bus_;
+  background_pool pool_;
+};
 
 } // namespace
 
@@ -60,7 +98,15 @@ absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
   result->own(result->router_);
   result->registry_ = spawn_client_registry(sys, log);
   result->own(result->registry_);
-  sys.registry().put(service_names::client_registry, result->registry_);
+  result->bus_ = spawn_event_bus(sys, log);
+  result->own(caf::actor_cast<caf::actor>(result->bus_.actor()));
+  result->background_ = spawn_background_pool(sys, log);
+  // Drained: background work started by handlers finishes before exit.
+  result->add_drain_participant(
+    caf::actor_cast<caf::actor>(result->background_.actor()));
+  // Set before any route is served, so before any handler can read it.
+  result->system_->caf_config.services = std::make_shared<services_impl>(
+    result->registry_, result->bus_, result->background_);
   if (auto st = result->serve(builtin_routes(result->registry_)); !st.ok())
     return st;
   return result;
@@ -183,6 +229,8 @@ absl::Status node::listen() {
   add_drain_participant(binary_->listener);
   log_.info("binary.listening",
             {{"address", absl::StrCat(at->host, ":", binary_->port)}});
+  (void)bus_.emit(lifecycle::node_started, {},
+                  {{"node", config_.name}, {"version", version_string}});
   return absl::OkStatus();
 }
 
@@ -206,6 +254,8 @@ absl::Status node::drain() {
   if (drained_ || !root_)
     return absl::OkStatus();
   drained_ = true;
+  (void)bus_.emit(lifecycle::node_stopping, {},
+                  {{"node", config_.name}, {"reason", "drain"}});
   auto budget = absl::ToChronoNanoseconds(config_.drain_timeout);
   auto started = std::chrono::steady_clock::now();
   drain_report report;
@@ -243,8 +293,6 @@ void node::stop() {
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
     root_ = nullptr;
   }
-  if (system_->system)
-    system_->system->registry().erase(service_names::client_registry);
   router_ = nullptr;
   registry_ = nullptr;
   binary_.reset();

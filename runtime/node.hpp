@@ -8,6 +8,8 @@
 #include <absl/status/statusor.h>
 #include <caf/fwd.hpp>
 
+#include "actors/background_pool.hpp"
+#include "actors/event_bus.hpp"
 #include "gateways/binary/binary_gateway.hpp"
 #include "runtime/blueprint.hpp"
 #include "runtime/push_message.hpp"
@@ -57,6 +59,16 @@ public:
   /// The router: owner of the node's routes (actors/router.hpp).
   const caf::actor& router() const noexcept {
     return router_;
+  }
+
+  /// The node's event bus: lifecycle events and the application's own.
+  const event_bus& events() const noexcept {
+    return bus_;
+  }
+
+  /// The bounded pool that runs background tasks (drained with the node).
+  const background_pool& background() const noexcept {
+    return background_;
   }
 
   /// The client registry: client ids, pushes, topics
@@ -141,6 +153,8 @@ private:
   node_actor root_;
   caf::actor router_;
   caf::actor registry_;
+  event_bus bus_;
+  background_pool background_;
   std::optional<binary::binary_gateway> binary_;
   bool drained_ = false;
 };

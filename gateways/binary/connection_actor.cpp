@@ -14,6 +14,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "runtime/error_bridge.hpp"
+#include "runtime/node_services.hpp"
 #include "runtime/protocol/flush_to_channel.hpp"
 #include "runtime/protocol/session.hpp"
 #include "runtime/route_dispatcher.hpp"
@@ -324,6 +325,24 @@ void push(connection_self self, push_message& msg) {
   schedule_flush(self);
 }
 
+/// Tells the node's event bus that this connection opened or closed.
+void emit_lifecycle(connection_self self, const char* what,
+                    const std::string& reason) {
+  auto* services = services_of(self->system());
+  if (!services)
+    return;
+  auto& st = self->state;
+  event ev;
+  ev.name = what;
+  ev.attributes = {{"connection", std::to_string(st.channel->id())},
+                   {"peer", st.channel->remote_address()},
+                   {"protocol", "binary"},
+                   {"client", st.client_id}};
+  if (std::string{what} == "connection.closed")
+    ev.attributes["reason"] = reason;
+  services->emit(std::move(ev));
+}
+
 void on_closed_session(connection_self self, const session_event& ev) {
   auto& st = self->state;
   if (ev.code != errc::ok) {
@@ -431,6 +450,7 @@ caf::behavior connection(connection_self self,
   if (st.ctx.registry)
     self->send(st.ctx.registry, client_atom_v, st.client_id,
                caf::actor_cast<caf::actor>(self));
+  emit_lifecycle(self, "connection.opened", "");
   st.session = std::make_unique<protocol::session>(
     protocol::role::server, st.ctx.options->session, absl::Now());
   st.ctx.stats->active.fetch_add(1, std::memory_order_relaxed);
@@ -461,6 +481,10 @@ caf::behavior connection(connection_self self,
         s.ctx.log.debug("binary.connection_closed",
                         {{"peer", s.channel->remote_address()},
                          {"reason", caf::to_string(reason)}});
+      emit_lifecycle(self, "connection.closed",
+                     reason && reason != caf::sec::none
+                       ? std::string{to_string(code_of(reason))}
+                       : std::string{});
       // Fail what is left: nothing more can be written or read.
       s.session->fail(errc::io_error, "the connection closed");
       s.session->take_events();

@@ -1,0 +1,102 @@
+// The node's services as an application sees them: background tasks from a
+// handler, and lifecycle events on the event bus.
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <absl/strings/str_cat.h>
+
+#include <absl/synchronization/mutex.h>
+#include <gtest/gtest.h>
+
+#include "runtime/weft.hpp"
+
+namespace weft {
+namespace {
+
+class ServicesTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    node_config cfg;
+    cfg.scheduler_threads = 2;
+    cfg.io_threads = 1;
+    cfg.tcp_listen = "127.0.0.1:0";
+    cfg.drain_timeout = absl::Seconds(2);
+    auto started = node::start(cfg, logger{log_level::off});
+    ASSERT_TRUE(started.ok()) << started.status();
+    node_ = std::move(*started);
+  }
+
+  void TearDown() override {
+    if (node_)
+      node_->stop();
+  }
+
+  std::unique_ptr<client> connect() {
+    client_options opts;
+    opts.port = node_->binary_port();
+    opts.reconnect = false;
+    auto c = client::connect(node_->system(), node_->reactors(), opts);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+
+  std::unique_ptr<node> node_;
+};
+
+TEST_F(ServicesTest, BackgroundTaskFromAHandlerRunsAfterTheReply) {
+  auto ran = std::make_shared<std::promise<std::string>>();
+  blueprint app;
+  app.raw_route("later", [ran](const payload& body,
+                               context& ctx) -> absl::StatusOr<response> {
+    auto text = body.bytes().to_string();
+    auto st = ctx.background([ran, text] { ran->set_value(text); });
+    if (!st.ok())
+      return st;
+    return response{};
+  });
+  ASSERT_TRUE(node_->serve(std::move(app)).ok());
+  ASSERT_TRUE(node_->listen().ok());
+  auto c = connect();
+  ASSERT_TRUE(c);
+  auto done = ran->get_future();
+  ASSERT_TRUE(c->call_sync("later", payload{shared_bytes::copy_of("job")}).ok());
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(done.get(), "job");
+  EXPECT_GE(node_->background().stats().completed, 1u);
+}
+
+TEST_F(ServicesTest, LifecycleEventsReachSubscribers) {
+  absl::Mutex mu;
+  std::vector<std::string> seen;
+  auto record = [&](const event& ev) {
+    absl::MutexLock lock{&mu};
+    seen.push_back(absl::StrCat(ev.name, ":", ev.attribute("protocol"), ":",
+                                ev.attribute("route")));
+  };
+  for (auto name : {lifecycle::connection_opened, lifecycle::connection_closed,
+                    lifecycle::route_registered, lifecycle::node_started})
+    ASSERT_TRUE(node_->events().on(name, record).ok());
+  blueprint app;
+  app.raw_route("x", [](const payload&, context&) -> absl::StatusOr<response> {
+    return response{};
+  });
+  ASSERT_TRUE(node_->serve(std::move(app)).ok());
+  ASSERT_TRUE(node_->listen().ok());
+  connect().reset(); // opens, then closes
+  auto all_four = [&] { return seen.size() >= 4; };
+  absl::MutexLock lock{&mu};
+  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all_four), absl::Seconds(10)));
+  std::set<std::string> got(seen.begin(), seen.end());
+  EXPECT_TRUE(got.count("route.registered::x"));
+  EXPECT_TRUE(got.count("node.started::"));
+  EXPECT_TRUE(got.count("connection.opened:binary:"));
+  EXPECT_TRUE(got.count("connection.closed:binary:"));
+}
+
+} // namespace
+} // namespace weft
