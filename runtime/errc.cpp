@@ -6,7 +6,7 @@ namespace weft {
 
 namespace {
 
-constexpr std::array<absl::string_view, 30> names = {
+constexpr std::array<absl::string_view, 31> names = {
   "ok",
   "invalid_argument",
   "not_found",
@@ -37,6 +37,7 @@ constexpr std::array<absl::string_view, 30> names = {
   "cancel_flood",
   "control_flood",
   "going_away",
+  "failed_precondition",
 };
 
 } // namespace

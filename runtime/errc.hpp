@@ -75,6 +75,12 @@ enum class errc : std::uint8_t {
   control_flood = 28,
   /// The peer is shutting down and did not process this message; retryable.
   going_away = 29,
+
+  // Application codes added later (the wire values above never change).
+
+  /// The request is valid but the state does not allow it now (e.g. a
+  /// compare-and-set whose expected version is stale); retry after reading.
+  failed_precondition = 30,
 };
 
 /// Returns the snake_case name of `code`, e.g. "deadline_exceeded".

@@ -58,6 +58,8 @@ absl::StatusCode to_absl_code(errc code) {
       return StatusCode::kUnknown;
     case errc::permission_denied:
       return StatusCode::kPermissionDenied;
+    case errc::failed_precondition:
+      return StatusCode::kFailedPrecondition;
     case errc::internal:
       return StatusCode::kInternal;
   }
@@ -89,7 +91,7 @@ errc from_absl_code(absl::StatusCode code) {
     case StatusCode::kUnavailable:
       return errc::unavailable;
     case StatusCode::kFailedPrecondition:
-      return errc::protocol_error;
+      return errc::failed_precondition;
     case StatusCode::kPermissionDenied:
     case StatusCode::kUnauthenticated:
       return errc::permission_denied;

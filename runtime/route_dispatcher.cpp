@@ -3,7 +3,6 @@
 #include <exception>
 #include <string>
 
-#include <absl/hash/hash.h>
 #include <absl/strings/str_cat.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
@@ -63,6 +62,18 @@ std::string request_key(const route_binding& route, const request& req) {
   return i == req.metadata.end() ? std::string{} : i->second;
 }
 
+/// FNV-1a (64 bit): the same on every node and every run, so that a key
+/// keeps its worker index across the nodes of a cluster (absl::Hash is
+/// seeded per process).
+std::uint64_t stable_hash(absl::string_view key) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (char c : key) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 std::size_t pick_worker(const route_binding& route, const request& req) {
   auto n = route.workers.size();
   if (n == 1)
@@ -73,7 +84,8 @@ std::size_t pick_worker(const route_binding& route, const request& req) {
     case dispatch_policy::least_loaded:
       return route.load->least_loaded();
     case dispatch_policy::by_key:
-      return absl::Hash<std::string>{}(request_key(route, req)) % n;
+      return static_cast<std::size_t>(stable_hash(request_key(route, req))
+                                      % n);
   }
   return 0;
 }

@@ -74,11 +74,11 @@ absl::Status check_expected(const pb::PutRequest& req, const entry* current) {
     return absl::OkStatus();
   auto want = req.expected_version();
   if (!current && want != 0)
-    return make_status(errc::already_exists,
+    return make_status(errc::failed_precondition,
                        absl::StrCat("key '", req.key(), "' does not exist, ",
                                     "expected version ", want));
   if (current && current->version != want)
-    return make_status(errc::already_exists,
+    return make_status(errc::failed_precondition,
                        absl::StrCat("key '", req.key(), "' is at version ",
                                     current->version, ", not ", want));
   return absl::OkStatus();

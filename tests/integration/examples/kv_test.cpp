@@ -99,7 +99,7 @@ TEST_F(KvTest, CompareAndSetConflictChangesNothing) {
   ASSERT_TRUE(created.ok()) << created.status();
   auto recreate = put("counter", "x", 0u);
   ASSERT_FALSE(recreate.ok());
-  EXPECT_EQ(code_of(recreate.status()), errc::already_exists)
+  EXPECT_EQ(code_of(recreate.status()), errc::failed_precondition)
     << recreate.status();
 
   auto updated = put("counter", "2", created->version());
@@ -108,7 +108,7 @@ TEST_F(KvTest, CompareAndSetConflictChangesNothing) {
   // A writer that read the old version loses.
   auto stale = put("counter", "stale", created->version());
   ASSERT_FALSE(stale.ok());
-  EXPECT_EQ(code_of(stale.status()), errc::already_exists) << stale.status();
+  EXPECT_EQ(code_of(stale.status()), errc::failed_precondition) << stale.status();
   EXPECT_NE(stale.status().message().find(absl::StrCat(updated->version())),
             absl::string_view::npos)
     << stale.status();
@@ -121,7 +121,7 @@ TEST_F(KvTest, CompareAndSetConflictChangesNothing) {
   // A compare-and-set on a key that does not exist fails too.
   auto absent = put("nothing", "v", 7u);
   ASSERT_FALSE(absent.ok());
-  EXPECT_EQ(code_of(absent.status()), errc::already_exists);
+  EXPECT_EQ(code_of(absent.status()), errc::failed_precondition);
   got = get("nothing");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_FALSE(got->found());
@@ -148,7 +148,7 @@ TEST_F(KvTest, CompareAndSetLetsOneOfTwoRacingWritersWin) {
     auto s2 = take_proto(theirs, r2);
     ASSERT_NE(s1.ok(), s2.ok()) << s1 << " / " << s2;
     auto lost = s1.ok() ? s2 : s1;
-    EXPECT_EQ(code_of(lost), errc::already_exists) << lost;
+    EXPECT_EQ(code_of(lost), errc::failed_precondition) << lost;
   }
   auto final_value = get("n");
   ASSERT_TRUE(final_value.ok()) << final_value.status();
@@ -176,7 +176,7 @@ TEST_F(KvTest, JsonPutAndGet) {
     = call_json(*client_, "kv.put",
                 R"({"key":"greeting","value":"eA==","expectedVersion":"999"})");
   ASSERT_FALSE(stale.ok());
-  EXPECT_EQ(code_of(stale.status()), errc::already_exists) << stale.status();
+  EXPECT_EQ(code_of(stale.status()), errc::failed_precondition) << stale.status();
 
   // The same data read back as protobuf.
   auto proto = get("greeting");
