@@ -9,10 +9,12 @@
 
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
+#include <google/protobuf/message.h>
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "runtime/io/reactor_pool.hpp"
+#include "runtime/error_bridge.hpp"
 #include "runtime/payload.hpp"
 #include "runtime/push_message.hpp"
 #include "runtime/protocol/session.hpp"
@@ -116,6 +118,33 @@ public:
   /// Blocking convenience: call(...).result.get().
   call_result call_sync(const std::string& route, payload body,
                         call_options opts = {});
+
+  /// Calls a protobuf route: sends `req` as application/x-protobuf and
+  /// parses the reply as Reply (invalid_argument if it is not one).
+  /// Blocks like call_sync.
+  template <class Reply>
+  absl::StatusOr<Reply> call_message(const std::string& route,
+                                     const google::protobuf::Message& req,
+                                     call_options opts = {}) {
+    opts.content_type = "application/x-protobuf";
+    opts.schema = req.GetDescriptor()->full_name();
+    auto size = req.ByteSizeLong();
+    auto body = shared_bytes::allocate(size, [&](auto out) {
+      req.SerializeWithCachedSizesToArray(out.data());
+    });
+    auto r = call_sync(route, payload{std::move(body)}, std::move(opts));
+    if (!r.ok())
+      return r.status();
+    Reply out;
+    auto bytes = r->body.read_all(std::uint64_t{1} << 31);
+    if (!bytes.ok())
+      return bytes.status();
+    if (!out.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())))
+      return make_status(errc::invalid_argument,
+                         "the reply is not a valid "
+                           + Reply::descriptor()->full_name());
+    return out;
+  }
 
   /// Cancels a pending call: the server is told to drop it, and its result
   /// becomes `cancelled`. Unknown or finished tokens are ignored.

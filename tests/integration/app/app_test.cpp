@@ -118,6 +118,15 @@ TEST_F(AppTest, FunctionRouteAnswersProtobuf) {
   EXPECT_EQ(r->schema, "google.protobuf.StringValue");
 }
 
+TEST_F(AppTest, TypedClientCallEncodesAndDecodes) {
+  auto& c = serve(greeter());
+  auto r = c.call_message<StringValue>("greet", text("Lin"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->value(), "Hello, Lin");
+  auto err = c.call_message<StringValue>("greet", text(""));
+  EXPECT_EQ(code_of(err.status()), errc::invalid_argument);
+}
+
 TEST_F(AppTest, FunctionRouteErrorReachesTheClientWithItsCode) {
   auto& c = serve(greeter());
   auto r = c.call_sync("greet", body_of(text("")), protobuf_call());
