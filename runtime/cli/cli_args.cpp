@@ -1,5 +1,6 @@
 #include "runtime/cli/cli_args.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <limits>
 
@@ -100,22 +101,59 @@ std::vector<flag_spec> schemas_flags() {
   return {timeout_flag()};
 }
 
+/// `--count N`, for pings and for pushes.
+flag_spec count_flag() {
+  return {"count", [](cli_args& a, absl::string_view v) {
+            std::uint64_t n = 0;
+            if (!absl::SimpleAtoi(v, &n) || n == 0)
+              return fail(
+                absl::StrCat("--count needs a positive number, got '", v, "'"));
+            a.count = n;
+            return absl::OkStatus();
+          }};
+}
+
 std::vector<flag_spec> ping_flags() {
   return {
-    {"count",
-     [](cli_args& a, absl::string_view v) {
-       std::uint64_t n = 0;
-       if (!absl::SimpleAtoi(v, &n) || n == 0)
-         return fail(
-           absl::StrCat("--count needs a positive number, got '", v, "'"));
-       a.count = n;
-       return absl::OkStatus();
-     }},
+    count_flag(),
     {"interval",
      [](cli_args& a, absl::string_view v) {
        return parse_ms("interval", v, 0, a.interval);
      }},
     timeout_flag(),
+  };
+}
+
+std::vector<flag_spec> listen_flags() {
+  return {
+    {"topic",
+     [](cli_args& a, absl::string_view v) {
+       if (v.empty())
+         return fail("--topic needs a TOPIC");
+       if (std::find(a.topics.begin(), a.topics.end(), v) == a.topics.end())
+         a.topics.emplace_back(v);
+       return absl::OkStatus();
+     }},
+    {"client-id",
+     [](cli_args& a, absl::string_view v) {
+       if (v.empty())
+         return fail("--client-id needs an ID");
+       a.client_id = std::string{v};
+       return absl::OkStatus();
+     }},
+    count_flag(),
+    timeout_flag(),
+    {"out-format",
+     [](cli_args& a, absl::string_view v) {
+       if (v == "text")
+         a.format = output_format::text;
+       else if (v == "json")
+         a.format = output_format::json;
+       else
+         return fail(
+           absl::StrCat("--out-format needs text or json, got '", v, "'"));
+       return absl::OkStatus();
+     }},
   };
 }
 
@@ -136,6 +174,8 @@ const verb_spec* find_verb(absl::string_view name) {
     {verb::ping, "ping", "weft ping HOST:PORT [options]", 1, ping_flags},
     {verb::schemas, "schemas", "weft schemas HOST:PORT [options]", 1,
      schemas_flags},
+    {verb::listen, "listen", "weft listen HOST:PORT [options]", 1,
+     listen_flags},
   };
   for (const auto& spec : specs)
     if (spec.name == name)
@@ -173,7 +213,8 @@ absl::Status parse_host_port(absl::string_view text, std::string& host,
 absl::StatusOr<cli_args> cli_args::parse(const std::vector<std::string>& args) {
   cli_args result;
   if (args.empty())
-    return fail("missing command: call, ping or schemas (see weft --help)");
+    return fail(
+      "missing command: call, ping, schemas or listen (see weft --help)");
   absl::string_view first = args[0];
   if (first == "--help" || first == "-h" || first == "help") {
     result.help = true;
@@ -189,8 +230,8 @@ absl::StatusOr<cli_args> cli_args::parse(const std::vector<std::string>& args) {
                              " before the command (see weft --help)"));
   if (command_spec == nullptr)
     return fail(absl::StrCat("unknown command '", first,
-                             "': expected call, ping or schemas (see weft "
-                             "--help)"));
+                             "': expected call, ping, schemas or listen "
+                             "(see weft --help)"));
   result.command = command_spec->command;
   auto name = command_spec->name;
   // --help anywhere (before a "--") wins, so `weft call --help` always works.
@@ -321,6 +362,30 @@ std::string usage_text(verb command) {
              "\n"
              "exit codes: 0 ok, 1 error reply or deadline, 2 usage,\n"
              "3 cannot connect or connection lost, 130 interrupted\n";
+    case verb::listen:
+      return "usage: weft listen HOST:PORT [options]\n"
+             "\n"
+             "Connects to the weft node at HOST:PORT, follows the --topic\n"
+             "topics and prints one line per push on stdout as it arrives:\n"
+             "  text: ROUTE<TAB>BODY, with control characters, backslashes\n"
+             "        and bytes that are not printable UTF-8 escaped\n"
+             "        (\\n, \\t, \\r, \\\\, \\xHH)\n"
+             "  json: {\"route\":...,\"content_type\":...,\"body\":...}\n"
+             "Prints 'weft: listening ...' on stderr once subscribed.\n"
+             "\n"
+             "options:\n"
+             "  --topic T            follow topic T; repeatable\n"
+             "  --client-id ID       claim ID (default: the node assigns one)\n"
+             "  --count N            exit after N pushes (default: until\n"
+             "                       Ctrl-C)\n"
+             "  --timeout MS         exit after listening MS milliseconds\n"
+             "                       (default: until Ctrl-C)\n"
+             "  --out-format F       text (default) or json\n"
+             "  --help               print this text and exit\n"
+             "\n"
+             "exit codes: 0 --count reached, --timeout passed or\n"
+             "interrupted, 1 client id or topic refused, 2 usage,\n"
+             "3 cannot connect or connection lost\n";
     case verb::none:
       break;
   }
@@ -333,6 +398,7 @@ std::string usage_text(verb command) {
          "  ping HOST:PORT         measure round-trip times\n"
          "  schemas HOST:PORT      list routes with their request and reply\n"
          "                         types\n"
+         "  listen HOST:PORT       print the pushes the node sends\n"
          "\n"
          "  weft COMMAND --help    options of a command\n"
          "  weft --version         print the version and exit\n"

@@ -13,7 +13,10 @@
 namespace weft::cli {
 
 /// The subcommand of `weft`.
-enum class verb { none, call, ping, schemas };
+enum class verb { none, call, ping, schemas, listen };
+
+/// How `weft listen` prints each push (`--out-format`).
+enum class output_format { text, json };
 
 /// The parsed command line of the `weft` tool (docs/cli.md). A plain value:
 /// made by parse() on the main thread, then only read.
@@ -29,8 +32,9 @@ struct cli_args {
   /// The node's address, from the HOST:PORT argument.
   std::string host;
   std::uint16_t port = 0;
-  /// `--timeout MS`: the call's deadline, or each ping's wait; zero = none
-  /// for a call (5 s for a ping and for `weft schemas`).
+  /// `--timeout MS`: the call's deadline, each ping's wait, or the total
+  /// listening time; zero = none for a call and for `weft listen` (5 s for
+  /// a ping and for `weft schemas`).
   absl::Duration timeout = absl::ZeroDuration();
 
   // -- weft call ------------------------------------------------------------
@@ -55,12 +59,22 @@ struct cli_args {
   /// `--meta K=V`, repeatable; a repeated key keeps the last value.
   std::map<std::string, std::string> metadata;
 
-  // -- weft ping ------------------------------------------------------------
+  // -- weft ping and weft listen -------------------------------------------
 
-  /// `--count N`: pings to send; nullopt = until interrupted.
+  /// `--count N`: pings to send, or pushes to print; nullopt = until
+  /// interrupted.
   std::optional<std::uint64_t> count;
   /// `--interval MS`: pause between pings.
   absl::Duration interval = absl::Seconds(1);
+
+  // -- weft listen ----------------------------------------------------------
+
+  /// `--topic T`, repeatable: topics to follow, in order, without repeats.
+  std::vector<std::string> topics;
+  /// `--client-id ID`: the id to claim; "" keeps the one the node assigns.
+  std::string client_id;
+  /// `--out-format text|json`.
+  output_format format = output_format::text;
 
   /// Parses `args` (without the program name). Errors are
   /// `invalid_argument` and name the offending argument; a `--help` anywhere

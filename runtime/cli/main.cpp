@@ -3,6 +3,7 @@
 //   weft ping HOST:PORT [options]         round-trip times, like ping(8)
 //   weft schemas HOST:PORT [options]      routes with their request and
 //                                         reply types
+//   weft listen HOST:PORT [options]       one line per push the node sends
 // Exit codes: 0 ok, 1 error reply / deadline, 2 usage, 3 connection failure.
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "runtime/cli/call_command.hpp"
 #include "runtime/cli/cli_args.hpp"
 #include "runtime/cli/exit_code.hpp"
+#include "runtime/cli/listen_command.hpp"
 #include "runtime/cli/ping_command.hpp"
 #include "runtime/cli/schemas_command.hpp"
 #include "runtime/cli/signals.hpp"
@@ -47,6 +49,9 @@ int main(int argc, char** argv) {
       break;
     case cli::verb::schemas:
       code = cli::run_schemas(*parsed, interrupts);
+      break;
+    case cli::verb::listen:
+      code = cli::run_listen(*parsed, interrupts);
       break;
     case cli::verb::none:
       break; // parse() names a command or fails

@@ -22,6 +22,12 @@ constexpr auto poll_period = std::chrono::milliseconds(100);
 
 } // namespace
 
+std::string node_address(const cli_args& args) {
+  return args.host.find(':') == std::string::npos
+           ? absl::StrCat(args.host, ":", args.port)
+           : absl::StrCat("[", args.host, "]:", args.port);
+}
+
 std::unique_ptr<client> connect_to_node(const cli_args& args,
                                         client_options opts) {
   opts.host = args.host;

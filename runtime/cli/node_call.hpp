@@ -3,6 +3,7 @@
 #include <csignal>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include <absl/time/time.h>
 
@@ -19,6 +20,10 @@ namespace weft::cli {
 /// exit_code::connection. Main thread only.
 std::unique_ptr<client> connect_to_node(const cli_args& args,
                                         client_options opts = {});
+
+/// `args.host`:`args.port` as written on the command line, an IPv6 host in
+/// brackets: `127.0.0.1:7700`, `[::1]:7700`.
+std::string node_address(const cli_args& args);
 
 /// How the wait for one call ended.
 struct awaited_reply {

@@ -26,9 +26,7 @@ double to_ms(absl::Duration d) {
 } // namespace
 
 exit_code run_ping(const cli_args& args, const sigset_t& interrupts) {
-  auto target = args.host.find(':') == std::string::npos
-                  ? absl::StrCat(args.host, ":", args.port)
-                  : absl::StrCat("[", args.host, "]:", args.port);
+  auto target = node_address(args);
   auto cli = connect_to_node(args);
   if (cli == nullptr)
     return exit_code::connection;

@@ -1,5 +1,6 @@
 // Runs the real `weft` tool against a real `weftd` on a free loopback port:
-// bodies, files, --out, errors and their exit codes, ping; and its usage
+// bodies, files, --out, errors and their exit codes, ping; `weft listen`
+// against a node in this process, which the test makes push; and its usage
 // errors, which need no node.
 
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/protocol/checksum.hpp"
+#include "runtime/weft.hpp"
 #include "tests/integration/process.hpp"
 
 namespace weft {
@@ -28,6 +30,7 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using weft::testing::bin_path;
 using weft::testing::child_options;
 using weft::testing::child_process;
@@ -276,6 +279,127 @@ TEST_F(WeftCliTest, PingCountTwoPrintsTwoRoundTripsAndASummary) {
   EXPECT_THAT(r.out, HasSubstr("rtt min/avg/max = "));
 }
 
+/// `weft listen` against a node started in this process: the demo weftd
+/// has no route that pushes, so the test pushes through the node's API.
+class WeftListenTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    node_config cfg;
+    cfg.scheduler_threads = 2;
+    cfg.io_threads = 1;
+    cfg.tcp_listen = "127.0.0.1:0";
+    cfg.drain_timeout = absl::Seconds(2);
+    auto started = node::start(cfg, logger{log_level::off});
+    ASSERT_TRUE(started.ok()) << started.status();
+    node_ = std::move(*started);
+    auto listening = node_->listen();
+    ASSERT_TRUE(listening.ok()) << listening;
+    address_ = "127.0.0.1:" + std::to_string(node_->binary_port());
+  }
+
+  void TearDown() override {
+    if (node_)
+      node_->stop();
+  }
+
+  /// Starts `weft listen ADDRESS args...` with stdout captured.
+  std::unique_ptr<child_process> start_listen(std::vector<std::string> args) {
+    args.insert(args.begin(), {"listen", address_});
+    return std::make_unique<child_process>(bin_path("weft"), args,
+                                           child_options{});
+  }
+
+  static push_message text_push(std::string route, std::string body) {
+    push_message msg;
+    msg.route = std::move(route);
+    msg.body = payload{shared_bytes::copy_of(body)};
+    msg.content_type = "text/plain";
+    return msg;
+  }
+
+  std::unique_ptr<node> node_;
+  std::string address_;
+};
+
+TEST_F(WeftListenTest, PushToTheClientIdIsPrintedAsAnEscapedTextLine) {
+  auto cli = start_listen({"--client-id", "L1", "--count", "1"});
+  ASSERT_TRUE(cli->wait_for_line("listening as L1", 10s)) << cli->output();
+  ASSERT_TRUE(
+    node_->push("L1", text_push("note", "hi\tthere\n\x01\xff")).ok());
+  auto code = cli->wait_exit(10s);
+  ASSERT_TRUE(code.has_value()) << cli->output();
+  EXPECT_EQ(*code, 0) << cli->output();
+  EXPECT_EQ(cli->stdout_output(), "note\thi\\tthere\\n\\x01\\xff\n");
+}
+
+TEST_F(WeftListenTest, TopicPublishesWithCountTwoArePrintedAsJsonLines) {
+  auto cli = start_listen({"--topic", "news", "--topic", "sport", "--count",
+                           "2", "--out-format", "json"});
+  ASSERT_TRUE(cli->wait_for_line("listening", 10s)) << cli->output();
+  EXPECT_THAT(cli->output(), HasSubstr("topics: news, sport"));
+  auto first = node_->publish("news", text_push("news", "first"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, 1u);
+  auto second = node_->publish("sport", text_push("sport", "say \"hi\""));
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto code = cli->wait_exit(10s);
+  ASSERT_TRUE(code.has_value()) << cli->output();
+  EXPECT_EQ(*code, 0) << cli->output();
+  EXPECT_EQ(cli->stdout_output(),
+            R"({"route":"news","content_type":"text/plain","body":"first"})"
+            "\n"
+            R"({"route":"sport","content_type":"text/plain",)"
+            R"("body":"say \"hi\""})"
+            "\n");
+}
+
+TEST_F(WeftListenTest, ATakenClientIdExitsOne) {
+  client_options opts;
+  opts.port = node_->binary_port();
+  opts.reconnect = false;
+  opts.client_id = "taken";
+  auto holder = client::connect(node_->system(), node_->reactors(), opts);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  auto cli = start_listen({"--client-id", "taken", "--timeout", "5000"});
+  auto code = cli->wait_exit(20s);
+  ASSERT_TRUE(code.has_value()) << cli->output();
+  EXPECT_EQ(*code, 1) << cli->output();
+  EXPECT_THAT(cli->output(), HasSubstr("error: already_exists"));
+  EXPECT_THAT(cli->output(), Not(HasSubstr("listening")));
+  EXPECT_THAT(cli->stdout_output(), IsEmpty());
+}
+
+TEST_F(WeftListenTest, ALostConnectionExitsThree) {
+  auto cli = start_listen({"--topic", "news"});
+  ASSERT_TRUE(cli->wait_for_line("listening", 10s)) << cli->output();
+  node_->stop();
+  auto code = cli->wait_exit(20s);
+  ASSERT_TRUE(code.has_value()) << cli->output();
+  EXPECT_EQ(*code, 3) << cli->output();
+  EXPECT_THAT(cli->output(),
+              HasSubstr("connection to " + address_ + " lost"));
+}
+
+TEST_F(WeftListenTest, TimeoutWithoutPushesExitsZero) {
+  auto cli = start_listen({"--topic", "quiet", "--timeout", "300"});
+  auto code = cli->wait_exit(20s);
+  ASSERT_TRUE(code.has_value()) << cli->output();
+  EXPECT_EQ(*code, 0) << cli->output();
+  EXPECT_THAT(cli->output(), HasSubstr("listening on " + address_
+                                       + " (client id assigned by the "
+                                         "node), topics: quiet"));
+  EXPECT_THAT(cli->stdout_output(), IsEmpty());
+}
+
+TEST_F(WeftListenTest, InterruptExitsZero) {
+  auto cli = start_listen({"--client-id", "L2"});
+  ASSERT_TRUE(cli->wait_for_line("listening as L2", 10s)) << cli->output();
+  cli->signal(SIGINT);
+  auto code = cli->wait_exit(20s);
+  ASSERT_TRUE(code.has_value()) << cli->output();
+  EXPECT_EQ(*code, 0) << cli->output();
+}
+
 TEST(WeftCliUsageTest, UnknownFlagExitsTwoNamingIt) {
   auto r = run_weft({"call", "127.0.0.1:7700", "echo", "--bogus", "1"});
   EXPECT_EQ(r.code, 2);
@@ -348,6 +472,9 @@ TEST(WeftCliUsageTest, HelpPrintsUsageAndExitsZero) {
   auto schemas = run_weft({"schemas", "--help"});
   EXPECT_EQ(schemas.code, 0);
   EXPECT_THAT(schemas.out, HasSubstr("usage: weft schemas HOST:PORT"));
+  auto listen = run_weft({"listen", "--help"});
+  EXPECT_EQ(listen.code, 0);
+  EXPECT_THAT(listen.out, HasSubstr("usage: weft listen HOST:PORT"));
 }
 
 TEST(WeftCliUsageTest, NothingListeningExitsThree) {
@@ -359,6 +486,8 @@ TEST(WeftCliUsageTest, NothingListeningExitsThree) {
   EXPECT_THAT(call.err, HasSubstr("error: "));
   auto ping = run_weft({"ping", address, "--count", "1"});
   EXPECT_EQ(ping.code, 3);
+  auto listen = run_weft({"listen", address, "--timeout", "1000"});
+  EXPECT_EQ(listen.code, 3);
 }
 
 TEST(WeftCliUsageTest, MissingFileExitsTwoNamingIt) {
