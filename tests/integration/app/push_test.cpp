@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/weft.hpp"
+#include "tests/integration/app/loopback_node.hpp"
 #include "tests/integration/app/raw_subscriber.hpp"
 #include "weft/registry.pb.h"
 
@@ -61,15 +62,9 @@ private:
 class PushTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    node_config cfg;
-    cfg.scheduler_threads = 2;
-    cfg.io_threads = 1;
-    cfg.tcp_listen = "127.0.0.1:0";
-    cfg.drain_timeout = absl::Seconds(2);
-    cfg.max_push_backlog = 64;
-    auto started = node::start(cfg, logger{log_level::off});
-    ASSERT_TRUE(started.ok()) << started.status();
-    node_ = std::move(*started);
+    node_ = testing::start_loopback_node(
+      [](node_config& cfg) { cfg.max_push_backlog = 64; });
+    ASSERT_TRUE(node_);
   }
 
   void TearDown() override {
@@ -206,14 +201,9 @@ TEST_F(PushTest, BroadcastReachesAThousandClients) {
 TEST_F(PushTest, SlowConsumersAreEvictedWhileOthersKeepUp) {
   // This test's readers share one thread: give them some slack.
   node_->stop();
-  node_config cfg;
-  cfg.scheduler_threads = 2;
-  cfg.io_threads = 1;
-  cfg.tcp_listen = "127.0.0.1:0";
-  cfg.max_push_backlog = 512;
-  auto started = node::start(cfg, logger{log_level::off});
-  ASSERT_TRUE(started.ok());
-  node_ = std::move(*started);
+  node_ = testing::start_loopback_node(
+    [](node_config& cfg) { cfg.max_push_backlog = 512; });
+  ASSERT_TRUE(node_);
   listen();
   testing::raw_fleet fleet;
   ASSERT_TRUE(fleet.connect(node_->binary_port(), 100, absl::Seconds(30)).ok());

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/weft.hpp"
+#include "tests/integration/app/loopback_node.hpp"
 
 namespace weft {
 namespace {
@@ -21,14 +22,8 @@ namespace {
 class ServicesTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    node_config cfg;
-    cfg.scheduler_threads = 2;
-    cfg.io_threads = 1;
-    cfg.tcp_listen = "127.0.0.1:0";
-    cfg.drain_timeout = absl::Seconds(2);
-    auto started = node::start(cfg, logger{log_level::off});
-    ASSERT_TRUE(started.ok()) << started.status();
-    node_ = std::move(*started);
+    node_ = testing::start_loopback_node();
+    ASSERT_TRUE(node_);
   }
 
   void TearDown() override {
