@@ -16,6 +16,10 @@
 #include "runtime/route_table_ref.hpp"
 #include "runtime/io/channel_ref.hpp"
 #include "runtime/shared_bytes.hpp"
+#include "runtime/cache_compute.hpp"
+#include "runtime/cache_stats.hpp"
+#include "runtime/scheduled_task.hpp"
+#include "runtime/task_scheduler_stats.hpp"
 #include "runtime/background_task.hpp"
 #include "runtime/event.hpp"
 #include "runtime/event_subscription.hpp"
@@ -108,6 +112,34 @@ CAF_ADD_ATOM(weft, weft, cancel_atom, "cancel")
 /// (ping_atom) -> timespan: send a PING, answer with the round-trip time.
 CAF_ADD_ATOM(weft, weft, ping_atom, "ping")
 CAF_ADD_TYPE_ID(weft, (weft::client_call))
+
+// -- actors/task_scheduler and actors/cache_shard: runtime services (issue 5;
+// docs/services.md). Reuses cancel_atom, ok_atom and tick_atom from above. --
+/// (schedule_atom, scheduled_task) -> uint64_t task id (errors: overloaded
+/// past max_pending, invalid_argument).
+CAF_ADD_ATOM(weft, weft, schedule_atom, "schedule")
+/// (run_task_atom, scheduled_task) -> bool: a scheduler's runner runs one
+/// task; false when it threw.
+CAF_ADD_ATOM(weft, weft, run_task_atom, "runtask")
+/// (task_stats_atom) -> task_scheduler_stats.
+CAF_ADD_ATOM(weft, weft, task_stats_atom, "taskstats")
+/// (cache_get_atom, key) -> shared_bytes (not_found on a miss).
+CAF_ADD_ATOM(weft, weft, cache_get_atom, "cacheget")
+/// (cache_put_atom, key, shared_bytes, timespan ttl) -> ok_atom.
+CAF_ADD_ATOM(weft, weft, cache_put_atom, "cacheput")
+/// (cache_erase_atom, key) -> bool: whether a live entry was removed.
+CAF_ADD_ATOM(weft, weft, cache_erase_atom, "cacheerase")
+/// (cache_compute_atom, key, cache_compute, timespan ttl) -> shared_bytes:
+/// get or compute once (single flight).
+CAF_ADD_ATOM(weft, weft, cache_compute_atom, "cachecomp")
+/// (cache_stats_atom) -> cache_stats.
+CAF_ADD_ATOM(weft, weft, cache_stats_atom, "cachestats")
+/// (sweep_atom): a cache shard's own note to remove expired entries.
+CAF_ADD_ATOM(weft, weft, sweep_atom, "sweep")
+CAF_ADD_TYPE_ID(weft, (weft::scheduled_task))
+CAF_ADD_TYPE_ID(weft, (weft::task_scheduler_stats))
+CAF_ADD_TYPE_ID(weft, (weft::cache_compute))
+CAF_ADD_TYPE_ID(weft, (weft::cache_stats))
 
 // -- actors/event_bus and actors/background_pool: runtime services (issue 5;
 // docs/services.md). Reuses ok_atom and drain_atom from above. --------------
