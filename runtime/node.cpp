@@ -100,6 +100,12 @@ absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
   result->own(result->registry_);
   result->bus_ = spawn_event_bus(sys, log);
   result->own(caf::actor_cast<caf::actor>(result->bus_.actor()));
+  result->scheduler_ = spawn_task_scheduler(sys, {}, log);
+  result->own(caf::actor_cast<caf::actor>(result->scheduler_));
+  auto shared_cache = cache::start(sys, {}, log);
+  if (!shared_cache.ok())
+    return shared_cache.status();
+  result->cache_.emplace(std::move(*shared_cache));
   result->background_ = spawn_background_pool(sys, log);
   // Drained: background work started by handlers finishes before exit.
   result->add_drain_participant(
@@ -191,6 +197,16 @@ absl::StatusOr<std::uint32_t> node::unsubscribe(const std::string& client_id,
                                                 const std::string& topic) {
   return ask<std::uint32_t>(system(), registry_, leave_topic_atom_v,
                             client_id, topic);
+}
+
+absl::StatusOr<std::uint64_t> node::schedule(scheduled_task task) {
+  return ask<std::uint64_t>(system(), caf::actor_cast<caf::actor>(scheduler_),
+                            schedule_atom_v, std::move(task));
+}
+
+absl::StatusOr<bool> node::cancel_task(std::uint64_t id) {
+  return ask<bool>(system(), caf::actor_cast<caf::actor>(scheduler_),
+                   cancel_atom_v, id);
 }
 
 absl::Status node::serve(blueprint app) {
@@ -293,8 +309,13 @@ void node::stop() {
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
     root_ = nullptr;
   }
+  if (cache_) {
+    cache_->stop();
+    cache_.reset(); // its shards live in the system destroyed below
+  }
   router_ = nullptr;
   registry_ = nullptr;
+  scheduler_ = nullptr;
   binary_.reset();
   // Closing the sockets ends every connection actor that is still around.
   if (reactors_) {

@@ -9,6 +9,8 @@
 #include <caf/fwd.hpp>
 
 #include "actors/background_pool.hpp"
+#include "actors/cache.hpp"
+#include "actors/task_scheduler.hpp"
 #include "actors/event_bus.hpp"
 #include "gateways/binary/binary_gateway.hpp"
 #include "runtime/blueprint.hpp"
@@ -64,6 +66,26 @@ public:
   /// The node's event bus: lifecycle events and the application's own.
   const event_bus& events() const noexcept {
     return bus_;
+  }
+
+  /// The node's task scheduler (actors/task_scheduler.hpp): delayed and
+  /// periodic tasks on the scheduler's threads. From plain code use
+  /// schedule() and cancel_task().
+  const task_scheduler_actor& scheduler() const noexcept {
+    return scheduler_;
+  }
+
+  /// Schedules `task` (run_once, run_at_fixed_rate, run_with_fixed_delay
+  /// in runtime/scheduled_task.hpp); returns its id. Blocks for the answer.
+  absl::StatusOr<std::uint64_t> schedule(scheduled_task task);
+
+  /// Cancels task `id`; true if it was still pending.
+  absl::StatusOr<bool> cancel_task(std::uint64_t id);
+
+  /// The node's sharded TTL cache (actors/cache.hpp); it lives as long as
+  /// the node's actors.
+  const weft::cache& cache() const noexcept {
+    return *cache_;
   }
 
   /// The bounded pool that runs background tasks (drained with the node).
@@ -154,6 +176,8 @@ private:
   caf::actor router_;
   caf::actor registry_;
   event_bus bus_;
+  task_scheduler_actor scheduler_;
+  std::optional<weft::cache> cache_;
   background_pool background_;
   std::optional<binary::binary_gateway> binary_;
   bool drained_ = false;

@@ -93,5 +93,26 @@ TEST_F(ServicesTest, LifecycleEventsReachSubscribers) {
   EXPECT_TRUE(got.count("connection.closed:binary:"));
 }
 
+TEST_F(ServicesTest, NodeSchedulesTasksAndCachesValues) {
+  auto fired = std::make_shared<std::promise<void>>();
+  auto done = fired->get_future();
+  auto id = node_->schedule(
+    run_once(std::chrono::milliseconds(10), [fired] { fired->set_value(); }));
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto never = node_->schedule(
+    run_once(std::chrono::hours(1), [] { FAIL() << "cancelled task ran"; }));
+  ASSERT_TRUE(never.ok());
+  auto cancelled = node_->cancel_task(*never);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_TRUE(*cancelled);
+  ASSERT_TRUE(node_->cache()
+                .set("k", shared_bytes::copy_of("v"), std::chrono::seconds(60))
+                .ok());
+  auto got = node_->cache().get("k");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->view(), "v");
+}
+
 } // namespace
 } // namespace weft
