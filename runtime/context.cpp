@@ -61,6 +61,11 @@ void context::publish(const std::string& topic, push_message msg) const {
     services->publish(topic, std::move(msg));
 }
 
+void context::subscribe(const std::string& topic) const {
+  if (auto* services = services_of(self_->system()))
+    services->subscribe(req_.client_id, topic);
+}
+
 void context::broadcast(push_message msg) const {
   if (auto* services = services_of(self_->system()))
     services->broadcast(std::move(msg));

@@ -100,6 +100,10 @@ public:
   /// Pushes `msg` to every subscriber of `topic`, fire and forget.
   void publish(const std::string& topic, push_message msg) const;
 
+  /// Subscribes the calling client to `topic`, fire and forget. Ordered
+  /// before anything this actor publishes to the topic afterwards.
+  void subscribe(const std::string& topic) const;
+
   /// Pushes `msg` to every connected client, fire and forget.
   void broadcast(push_message msg) const;
 

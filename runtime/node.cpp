@@ -57,6 +57,11 @@ public:
     caf::anon_send(registry_, publish_atom_v, topic, std::move(msg));
   }
 
+  void subscribe(const std::string& client_id,
+                 const std::string& topic) override {
+    caf::anon_send(registry_, join_topic_atom_v, client_id, topic);
+  }
+
   void broadcast(push_message msg) override {
     caf::anon_send(registry_, broadcast_atom_v, std::move(msg));
   }

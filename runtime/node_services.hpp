@@ -29,6 +29,10 @@ public:
   /// Pushes `msg` to every subscriber of `topic`.
   virtual void publish(const std::string& topic, push_message msg) = 0;
 
+  /// Subscribes client `client_id` to `topic` (unknown clients: ignored).
+  virtual void subscribe(const std::string& client_id,
+                         const std::string& topic) = 0;
+
   /// Pushes `msg` to every connected client.
   virtual void broadcast(push_message msg) = 0;
 

@@ -12,6 +12,8 @@
 
 #include "examples/kv.pb.h"
 #include "runtime/error_bridge.hpp"
+#include "runtime/body_codec.hpp"
+#include "runtime/push_message.hpp"
 #include "runtime/route_handlers.hpp"
 
 namespace weft::examples {
@@ -84,7 +86,23 @@ absl::Status check_expected(const pb::PutRequest& req, const entry* current) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<pb::PutReply> put(shard_actor* self, const pb::PutRequest& req) {
+/// The topic of a key's watchers.
+std::string watch_topic(const std::string& key) {
+  return absl::StrCat("kv:", key);
+}
+
+/// Tells the watchers of `change.key()` (if any) what happened.
+void notify(const context& ctx, const pb::KeyChanged& change) {
+  push_message msg;
+  msg.route = "kv.changed";
+  msg.body = encode_message(change).body;
+  msg.content_type = protobuf_content_type;
+  msg.schema = pb::KeyChanged::descriptor()->full_name();
+  ctx.publish(watch_topic(change.key()), std::move(msg));
+}
+
+absl::StatusOr<pb::PutReply> put(shard_actor* self, const pb::PutRequest& req,
+                                 const context& ctx) {
   if (auto st = check_key(req.key()); !st.ok())
     return st;
   if (req.value().size() > max_value_size)
@@ -103,17 +121,48 @@ absl::StatusOr<pb::PutReply> put(shard_actor* self, const pb::PutRequest& req) {
   }
   current->value = req.value();
   current->version = ++st.last_version;
+  pb::KeyChanged change;
+  change.set_key(req.key());
+  change.set_value(req.value());
+  change.set_version(current->version);
+  notify(ctx, change);
   pb::PutReply reply;
   reply.set_version(current->version);
   return reply;
 }
 
 absl::StatusOr<pb::DeleteReply> erase(shard_actor* self,
-                                      const pb::DeleteRequest& req) {
+                                      const pb::DeleteRequest& req,
+                                      const context& ctx) {
   if (auto st = check_key(req.key()); !st.ok())
     return st;
   pb::DeleteReply reply;
   reply.set_existed(self->state.entries.erase(req.key()) > 0);
+  if (reply.existed()) {
+    pb::KeyChanged change;
+    change.set_key(req.key());
+    change.set_deleted(true);
+    notify(ctx, change);
+  }
+  return reply;
+}
+
+/// Subscribes the caller to the key's changes, then answers its current
+/// state: the subscription is queued at the registry before any later
+/// change of the key (all of which this actor makes) is published.
+absl::StatusOr<pb::WatchReply> watch(shard_actor* self,
+                                     const pb::WatchRequest& req,
+                                     const context& ctx) {
+  if (auto st = check_key(req.key()); !st.ok())
+    return st;
+  ctx.subscribe(watch_topic(req.key()));
+  pb::GetRequest get_req;
+  get_req.set_key(req.key());
+  auto current = get(self, get_req);
+  if (!current.ok())
+    return current.status();
+  pb::WatchReply reply;
+  *reply.mutable_current() = std::move(*current);
   return reply;
 }
 
@@ -126,10 +175,19 @@ caf::behavior shard_behavior(shard_actor* self) {
       [self](const pb::GetRequest& req, context&) { return get(self, req); })
     .on<pb::PutRequest, pb::PutReply>(
       "put",
-      [self](const pb::PutRequest& req, context&) { return put(self, req); })
+      [self](const pb::PutRequest& req, context& ctx) {
+        return put(self, req, ctx);
+      })
     .on<pb::DeleteRequest, pb::DeleteReply>(
-      "delete", [self](const pb::DeleteRequest& req,
-                       context&) { return erase(self, req); })
+      "delete",
+      [self](const pb::DeleteRequest& req, context& ctx) {
+        return erase(self, req, ctx);
+      })
+    .on<pb::WatchRequest, pb::WatchReply>(
+      "watch",
+      [self](const pb::WatchRequest& req, context& ctx) {
+        return watch(self, req, ctx);
+      })
     .behavior();
 }
 
@@ -147,6 +205,7 @@ blueprint kv_app() {
   app.route_to<pb::GetRequest, pb::GetReply>("get", "kv.shards");
   app.route_to<pb::PutRequest, pb::PutReply>("put", "kv.shards");
   app.route_to<pb::DeleteRequest, pb::DeleteReply>("delete", "kv.shards");
+  app.route_to<pb::WatchRequest, pb::WatchReply>("watch", "kv.shards");
   return app;
 }
 

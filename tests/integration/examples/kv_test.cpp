@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <absl/strings/str_cat.h>
+#include <absl/synchronization/mutex.h>
 #include <gtest/gtest.h>
 
 #include "docs/examples/kv/kv_app.hpp"
@@ -213,6 +214,40 @@ TEST_F(KvTest, ManyKeysSpreadOverShardsKeepTheirValues) {
     ASSERT_TRUE(got->found()) << i;
     EXPECT_EQ(got->value(), absl::StrCat("value", i));
   }
+}
+
+TEST_F(KvTest, WatchPushesEveryLaterChangeOfTheKey) {
+  absl::Mutex mu;
+  std::vector<pb::KeyChanged> changes;
+  client_options opts;
+  opts.port = node_->port();
+  opts.reconnect = false;
+  opts.on_push = [&](push_message msg) {
+    pb::KeyChanged change;
+    EXPECT_EQ(msg.route, "kv.changed");
+    EXPECT_TRUE(change.ParseFromString(msg.body.bytes().to_string()));
+    absl::MutexLock lock{&mu};
+    changes.push_back(change);
+  };
+  auto watcher = client::connect(opts);
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+  ASSERT_TRUE(put("color", "red").ok());
+  pb::WatchRequest watch;
+  watch.set_key("color");
+  auto current = (*watcher)->call_message<pb::WatchReply>("kv.watch", watch);
+  ASSERT_TRUE(current.ok()) << current.status();
+  EXPECT_EQ(current->current().value(), "red");
+  auto blue = put("color", "blue");
+  ASSERT_TRUE(blue.ok());
+  ASSERT_TRUE(put("other", "x").ok()); // not watched
+  ASSERT_TRUE(erase("color").ok());
+  auto two = [&] { return changes.size() >= 2; };
+  absl::MutexLock lock{&mu};
+  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&two), absl::Seconds(10)));
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].value(), "blue");
+  EXPECT_EQ(changes[0].version(), blue->version());
+  EXPECT_TRUE(changes[1].deleted());
 }
 
 } // namespace
