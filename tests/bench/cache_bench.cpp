@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include <absl/strings/str_cat.h>
 #include <absl/container/flat_hash_map.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/string_view.h>
@@ -218,7 +219,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> keys;
   keys.reserve(opt.keys);
   for (std::size_t i = 0; i < opt.keys; ++i)
-    keys.push_back("k" + std::to_string(i));
+    keys.push_back(absl::StrCat("k", i));
   auto value
     = weft::shared_bytes{std::vector<std::uint8_t>(opt.value_bytes, 0x5a)};
   std::printf("weft_cache_bench: shards=%zu drivers=%zu inflight=%zu "
@@ -234,7 +235,7 @@ int main(int argc, char** argv) {
       std::printf("%s weft cache %zu thread(s): %.0f ops/s, ratio %.4f\n",
                   name_of(kind), threads, ops, ops / ref);
       result += std::string{" "} + name_of(kind) + "_t"
-                + std::to_string(threads) + "=" + std::to_string(ops / ref);
+                + std::to_string(threads) + absl::StrCat("=", ops / ref);
     }
     std::fflush(stdout);
   }

@@ -16,6 +16,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <absl/strings/str_cat.h>
 #include <gtest/gtest.h>
 
 #include "actors/cache_shard.hpp"
@@ -118,9 +119,9 @@ TEST_F(CacheShardTest, NeverReturnsAnEntryPastItsTtl) {
 TEST_F(CacheShardTest, SweepRemovesExpiredEntriesWithoutReads) {
   start({.sweep_interval = 1s, .sweep_batch = 3});
   for (int i = 0; i < 10; ++i)
-    set("t" + std::to_string(i), "v", 100ms);
+    set(absl::StrCat("t", i), "v", 100ms);
   for (int i = 0; i < 5; ++i)
-    set("p" + std::to_string(i), "v", no_ttl);
+    set(absl::StrCat("p", i), "v", no_ttl);
   advance(999ms);
   EXPECT_EQ(stats().entries, 15u); // expired, but not swept yet
   advance(1ms); // the sweep: 3 per message until none is left

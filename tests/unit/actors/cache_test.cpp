@@ -19,6 +19,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <absl/strings/str_cat.h>
 #include <gtest/gtest.h>
 
 #include "actors/cache.hpp"
@@ -56,10 +57,10 @@ TEST_F(CacheTest, BlockingHelpersSetGetEraseAndSumStatsOverShards) {
   ASSERT_EQ(c.shards().size(), 4u);
   for (int i = 0; i < 100; ++i)
     ASSERT_TRUE(
-      c.set("k" + std::to_string(i), shared_bytes::copy_of(std::to_string(i)))
+      c.set(absl::StrCat("k", i), shared_bytes::copy_of(std::to_string(i)))
         .ok());
   for (int i = 0; i < 100; ++i) {
-    auto v = c.get("k" + std::to_string(i));
+    auto v = c.get(absl::StrCat("k", i));
     ASSERT_TRUE(v.ok()) << v.status();
     EXPECT_EQ(v->to_string(), std::to_string(i));
   }
@@ -73,7 +74,7 @@ TEST_F(CacheTest, BlockingHelpersSetGetEraseAndSumStatsOverShards) {
   EXPECT_EQ(s->misses, 1u);
   std::size_t used = 0;
   for (std::size_t i = 0; i < c.shards().size(); ++i)
-    used += c.shard_index("k" + std::to_string(i)) < 4;
+    used += c.shard_index(absl::StrCat("k", i)) < 4;
   EXPECT_EQ(used, 4u);
   c.stop();
   EXPECT_EQ(code_of(c.get("k2").status()), errc::unavailable);
@@ -155,7 +156,7 @@ void send_next(loader_self self, const load_plan& plan) {
   // TTLs from 1 to 50 ms of real time, so entries expire all along.
   auto ttl = caf::timespan{std::chrono::milliseconds(1 + i % 50)};
   plan.target
-    ->request_set(self, "key-" + std::to_string(i),
+    ->request_set(self, absl::StrCat("key-", i),
                   shared_bytes::copy_of("0123456789abcdef0123456789abcdef"),
                   ttl)
     .then(

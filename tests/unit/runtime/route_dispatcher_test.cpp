@@ -10,6 +10,7 @@
 
 #include <caf/actor.hpp>
 #include <google/protobuf/wrappers.pb.h>
+#include <absl/strings/str_cat.h>
 #include <gtest/gtest.h>
 
 #include "runtime/blueprint.hpp"
@@ -283,7 +284,7 @@ TEST(RouteDispatcherTest, KeyedRoutesSendOneKeyToOneWorker) {
   route_dispatcher d{tb.done()};
   std::set<const caf::actor*> used;
   for (int k = 0; k < 32; ++k) {
-    auto key = "key-" + std::to_string(k);
+    auto key = absl::StrCat("key-", k);
     std::set<std::size_t> workers;
     for (int i = 0; i < 5; ++i) {
       dispatch_ticket t;
