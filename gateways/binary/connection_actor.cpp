@@ -299,7 +299,10 @@ void send_pending(connection_self self) {
 /// memory nor anyone else up.
 void push(connection_self self, push_message& msg) {
   auto& st = self->state;
-  if (!st.session || st.session->closed() || !st.session->ready())
+  // Before the client's SETTINGS arrived the session queues the push and
+  // sends it once they do; only a closed session drops it (the client is
+  // gone).
+  if (!st.session || st.session->closed())
     return;
   auto backlog = st.session->stats().queued_outbound;
   if (backlog >= st.ctx.options->max_push_backlog) {

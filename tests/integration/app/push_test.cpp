@@ -198,6 +198,28 @@ TEST_F(PushTest, BroadcastReachesAThousandClients) {
     EXPECT_EQ(m.pushes, (std::vector<std::string>{"hello", "bye"}));
 }
 
+TEST_F(PushTest, PushBeforeTheServerSawTheClientsSettingsIsNotLost) {
+  // A raw client is ready once it has the server's SETTINGS; the server may
+  // not have read the client's yet. A push in that window must be queued,
+  // not dropped (it once was: weft_broadcast_bench lost a round).
+  listen();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    testing::raw_fleet fleet;
+    ASSERT_TRUE(fleet.connect(node_->binary_port(), 200, absl::Seconds(30)).ok());
+    auto reached = node_->broadcast(text_push("early", "x"));
+    ASSERT_TRUE(reached.ok());
+    EXPECT_TRUE(fleet.pump_until(
+      [&] {
+        for (auto& m : fleet.members())
+          if (m.pushes.empty())
+            return false;
+        return true;
+      },
+      absl::Seconds(20)))
+      << "attempt " << attempt << ": a push was lost";
+  }
+}
+
 TEST_F(PushTest, SlowConsumersAreEvictedWhileOthersKeepUp) {
   // This test's readers share one thread: give them some slack.
   node_->stop();
