@@ -10,6 +10,7 @@
 #include <caf/response_promise.hpp>
 
 #include "runtime/answer_batch.hpp"
+#include "runtime/reply_then_run.hpp"
 #include "runtime/context.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/reply_to.hpp"
@@ -45,15 +46,21 @@ absl::Status expired_status(const request& req) {
                                   "' passed before its handler ran"));
 }
 
+/// Runs the handler; background tasks it asks for go to `later`, to start
+/// once the reply is sent.
 absl::StatusOr<response> run_sync(worker_self self, const route_spec& spec,
-                                  request& req) {
+                                  request& req, background_tasks& later) {
   if (expired(req))
     return expired_status(req);
   auto body = std::move(req.body);
   context ctx{self, std::move(req)};
+  ctx.defer_background_to(&later);
   try {
-    return spec.sync(body, ctx);
+    auto result = spec.sync(body, ctx);
+    ctx.defer_background_to(nullptr);
+    return result;
   } catch (...) {
+    ctx.defer_background_to(nullptr);
     return thrown(ctx.route());
   }
 }
@@ -62,15 +69,17 @@ caf::behavior sync_worker(worker_self self,
                           std::shared_ptr<const route_spec> spec) {
   return {
     [self, spec](request_atom, request& req) -> caf::result<response> {
-      auto result = run_sync(self, *spec, req);
-      if (!result.ok())
-        return to_error(result.status());
-      return std::move(*result);
+      background_tasks later;
+      auto result = run_sync(self, *spec, req, later);
+      return reply_then_run(self, std::move(result), later);
     },
-    [self, spec](request_atom, request_batch& batch) -> reply_batch {
-      return answer_batch(batch, [&](request& req) {
-        return run_sync(self, *spec, req);
+    [self, spec](request_atom, request_batch& batch) -> caf::result<reply_batch> {
+      background_tasks later;
+      auto replies = answer_batch(batch, [&](request& req) {
+        return run_sync(self, *spec, req, later);
       });
+      return reply_then_run(self, absl::StatusOr<reply_batch>{std::move(replies)},
+                            later);
     },
   };
 }

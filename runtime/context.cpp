@@ -75,7 +75,22 @@ absl::Status context::background(std::function<void()> task) const {
   auto* services = services_of(self_->system());
   if (!services)
     return make_status(errc::unavailable, "no node runs this handler");
+  if (!task)
+    return make_status(errc::invalid_argument, "no task");
+  if (defer_to_) {
+    defer_to_->push_back(std::move(task));
+    return absl::OkStatus();
+  }
   return services->background(std::move(task));
+}
+
+void submit_background(caf::actor_system& sys,
+                       std::vector<std::function<void()>>& tasks) {
+  auto* services = services_of(sys);
+  for (auto& task : tasks)
+    if (services)
+      (void)services->background(std::move(task)); // rejections are counted
+  tasks.clear();
 }
 
 void context::emit(std::string name, event_attributes attributes,

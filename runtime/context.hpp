@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <vector>
 #include <string>
 #include <utility>
 
@@ -28,6 +29,17 @@ public:
   /// Made by a handler actor (`self`) for one request; takes every field of
   /// `req` except its body.
   context(caf::event_based_actor* self, request&& req);
+
+  /// Copies share nothing with the original's deferral (see background()):
+  /// a copy kept for later submits its background tasks at once.
+  context(const context& other) : self_(other.self_), req_(other.req_) {
+  }
+  context& operator=(const context& other) {
+    self_ = other.self_;
+    req_ = other.req_;
+    defer_to_ = nullptr;
+    return *this;
+  }
 
   const std::string& route() const noexcept {
     return req_.route;
@@ -107,10 +119,19 @@ public:
   /// Pushes `msg` to every connected client, fire and forget.
   void broadcast(push_message msg) const;
 
-  /// Runs `task` after the reply, off the connection's path, on the node's
-  /// bounded background pool (Flask's background tasks). Errors:
-  /// overloaded (the pool is full), unavailable (no node, or stopping).
+  /// Runs `task` on the node's bounded background pool, off the
+  /// connection's path (Flask's background tasks). Called during a
+  /// function handler, the task starts once the reply has been sent (a pool
+  /// that is full then counts it as rejected); called later (an async
+  /// handler's callback), it is submitted at once. Errors: unavailable (no
+  /// node), overloaded (submitted at once into a full pool).
   absl::Status background(std::function<void()> task) const;
+
+  /// Used by handler actors around a function handler's call: background
+  /// tasks go to `tasks` (nullptr: submit at once). Not for handlers.
+  void defer_background_to(std::vector<std::function<void()>>* tasks) {
+    defer_to_ = tasks;
+  }
 
   /// Emits an event on the node's bus (actors/event_bus.hpp).
   void emit(std::string name, event_attributes attributes = {},
@@ -124,6 +145,15 @@ public:
 private:
   caf::event_based_actor* self_; // the handler actor; outlives each call
   request req_;
+  // Non-owning: the handler actor's list for the duration of one call
+  // (copies never carry it).
+  std::vector<std::function<void()>>* defer_to_ = nullptr;
 };
+
+/// Hands `tasks` (deferred by context::background during a function
+/// handler) to the node's background pool; called by the handler actor
+/// once the reply is sent. Empties `tasks`.
+void submit_background(caf::actor_system& sys,
+                       std::vector<std::function<void()>>& tasks);
 
 } // namespace weft

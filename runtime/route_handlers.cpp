@@ -7,6 +7,7 @@
 
 #include "runtime/answer_batch.hpp"
 #include "runtime/error_bridge.hpp"
+#include "runtime/reply_then_run.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace weft {
@@ -16,7 +17,8 @@ namespace {
 using table = absl::flat_hash_map<std::string, sync_handler>;
 
 absl::StatusOr<response> answer(caf::event_based_actor* self,
-                                const table& handlers, request& req) {
+                                const table& handlers, request& req,
+                                background_tasks& later) {
   auto found = handlers.find(req.route);
   if (found == handlers.end()) {
     absl::string_view name = req.route;
@@ -29,13 +31,18 @@ absl::StatusOr<response> answer(caf::event_based_actor* self,
                                     "'"));
   auto body = std::move(req.body);
   context ctx{self, std::move(req)};
+  ctx.defer_background_to(&later);
   try {
-    return found->second(body, ctx);
+    auto result = found->second(body, ctx);
+    ctx.defer_background_to(nullptr);
+    return result;
   } catch (const std::exception& e) {
+    ctx.defer_background_to(nullptr);
     return make_status(errc::handler_failed,
                        absl::StrCat("the handler of '", ctx.route(),
                                     "' threw: ", e.what()));
   } catch (...) {
+    ctx.defer_background_to(nullptr);
     return make_status(errc::handler_failed,
                        absl::StrCat("the handler of '", ctx.route(), "' threw"));
   }
@@ -48,15 +55,18 @@ caf::behavior route_handlers::behavior() && {
   auto handlers = std::move(handlers_);
   return {
     [self, handlers](request_atom, request& req) -> caf::result<response> {
-      auto result = answer(self, *handlers, req);
-      if (!result.ok())
-        return to_error(result.status());
-      return std::move(*result);
+      background_tasks later;
+      auto result = answer(self, *handlers, req, later);
+      return reply_then_run(self, std::move(result), later);
     },
-    [self, handlers](request_atom, request_batch& batch) -> reply_batch {
-      return answer_batch(batch, [&](request& req) {
-        return answer(self, *handlers, req);
+    [self, handlers](request_atom,
+                     request_batch& batch) -> caf::result<reply_batch> {
+      background_tasks later;
+      auto replies = answer_batch(batch, [&](request& req) {
+        return answer(self, *handlers, req, later);
       });
+      return reply_then_run(self, absl::StatusOr<reply_batch>{std::move(replies)},
+                            later);
     },
   };
 }
