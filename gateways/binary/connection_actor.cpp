@@ -30,6 +30,8 @@ struct connection_state {
   std::shared_ptr<io::channel> channel;
   std::unique_ptr<protocol::session> session;
   connection_context ctx;
+  /// Reused by reply() for every answer (cleared each time).
+  weft::wire::MessageHeader reply_header;
   /// Finds routes, runs middleware and picks handler actors.
   route_dispatcher dispatcher;
   /// "c<connection id>": the client id of this connection's requests.
@@ -84,14 +86,19 @@ void reply(connection_self self, std::uint32_t id,
   auto& st = self->state;
   if (!st.session || st.session->closed())
     return;
-  weft::wire::MessageHeader header;
+  // One header reused for every reply: session::send copies what it needs,
+  // so no protobuf message is built and destroyed per reply.
+  auto& header = st.reply_header;
+  header.Clear();
   header.set_kind(weft::wire::KIND_REPLY);
   header.set_reply_to(id);
   payload body;
   if (result.ok()) {
     auto& rsp = *result;
-    header.set_content_type(std::move(rsp.content_type));
-    header.set_schema(std::move(rsp.schema));
+    if (!rsp.content_type.empty())
+      header.set_content_type(std::move(rsp.content_type));
+    if (!rsp.schema.empty())
+      header.set_schema(std::move(rsp.schema));
     for (auto& [k, v] : rsp.metadata)
       (*header.mutable_metadata())[k] = std::move(v);
     body = std::move(rsp.body);
@@ -101,7 +108,7 @@ void reply(connection_self self, std::uint32_t id,
     header.mutable_status()->set_message(
       std::string{result.status().message()});
   }
-  if (st.session->send(std::move(header), std::move(body), absl::Now()).ok())
+  if (st.session->send(header, std::move(body), absl::Now()).ok())
     st.ctx.stats->replies.fetch_add(1, std::memory_order_relaxed);
 }
 
