@@ -611,7 +611,13 @@ TEST_F(AppTest, OverloadKeepsMemoryBounded) {
   }
   // 16,000 more refused requests of 8 KiB (125 MiB): none may stay.
   auto growth = rss_kib() - after_warmup;
+#ifndef __SANITIZE_ADDRESS__
   EXPECT_LT(growth, 32 * 1024) << "RSS grew by " << growth << " KiB";
+#else
+  // ASan keeps freed memory in quarantine (256 MiB by default), so RSS says
+  // nothing here; its leak checker covers this run instead.
+  (void)growth;
+#endif
   release.set_value();
   for (auto& p : held)
     EXPECT_TRUE(p.result.get().ok());
