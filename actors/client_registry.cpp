@@ -111,6 +111,16 @@ absl::StatusOr<std::string> sender_id(registry_self self) {
   return found->second;
 }
 
+/// Ids of the form c<digits> are the node's own (one per connection).
+bool assigned_form(absl::string_view id) {
+  if (id.size() < 2 || id[0] != 'c')
+    return false;
+  for (char c : id.substr(1))
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
+
 absl::StatusOr<response> hello(registry_self self, const request& req) {
   auto& st = self->state;
   auto msg = body_codec<weft::wire::ClientHello>::decode(req.body);
@@ -126,6 +136,12 @@ absl::StatusOr<response> hello(registry_self self, const request& req) {
   welcome.set_client_id(wanted);
   if (*current == wanted)
     return encode_message(welcome);
+  // A claimed c<N> would collide with the id connection N gets.
+  if (assigned_form(wanted))
+    return make_status(errc::invalid_argument,
+                       absl::StrCat("client ids of the form c<number> are "
+                                    "assigned by the node; '", wanted,
+                                    "' cannot be claimed"));
   if (st.clients.contains(wanted))
     return make_status(errc::already_exists,
                        absl::StrCat("client id '", wanted, "' is taken"));

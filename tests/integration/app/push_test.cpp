@@ -114,6 +114,14 @@ TEST_F(PushTest, TakenClientIdIsRefused) {
   EXPECT_EQ(code_of(second.status()), errc::already_exists);
 }
 
+TEST_F(PushTest, AssignedIdFormCannotBeClaimed) {
+  listen();
+  auto claimed = connect("c12345", nullptr);
+  ASSERT_FALSE(claimed.ok());
+  EXPECT_EQ(code_of(claimed.status()), errc::invalid_argument);
+  EXPECT_TRUE(connect("c12345x", nullptr).ok()); // not the node's form
+}
+
 TEST_F(PushTest, MiddlewareChecksAClaim) {
   middleware guard;
   guard.name = "no-admins";
