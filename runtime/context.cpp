@@ -7,17 +7,9 @@
 
 namespace weft {
 
-context::context(caf::event_based_actor* self, request&& req) : self_(self) {
-  req_.route = std::move(req.route);
-  req_.content_type = std::move(req.content_type);
-  req_.schema = std::move(req.schema);
-  req_.metadata = std::move(req.metadata);
-  req_.peer = std::move(req.peer);
-  req_.client_id = std::move(req.client_id);
-  req_.values = std::move(req.values);
-  req_.connection_id = req.connection_id;
-  req_.message_id = req.message_id;
-  req_.deadline_ns = req.deadline_ns;
+context::context(caf::event_based_actor* self, request&& req)
+  : self_(self), req_(std::move(req)) {
+  req_.body = payload{}; // the handler got the body on its own
 }
 
 const std::string* context::metadata(absl::string_view key) const {

@@ -197,18 +197,8 @@ absl::Status route_dispatcher::prepare(request& req,
   for (const auto& mw : route.middlewares)
     needs_request = needs_request || static_cast<bool>(mw->after);
   if (needs_request) {
-    ticket.kept_ = std::make_unique<request>();
-    auto& kept = *ticket.kept_;
-    kept.route = req.route;
-    kept.content_type = req.content_type;
-    kept.schema = req.schema;
-    kept.metadata = req.metadata;
-    kept.peer = req.peer;
-    kept.client_id = req.client_id;
-    kept.values = req.values;
-    kept.connection_id = req.connection_id;
-    kept.message_id = req.message_id;
-    kept.deadline_ns = req.deadline_ns;
+    ticket.kept_ = std::make_unique<request>(req);
+    ticket.kept_->body = payload{}; // the hooks never see the body
   }
   return absl::OkStatus();
 }

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <pthread.h>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <absl/time/clock.h>
 
 #include "runtime/config_loader.hpp"
+#include "runtime/shutdown_signals.hpp"
 #include "runtime/version.hpp"
 
 extern char** environ;
@@ -20,18 +20,6 @@ extern char** environ;
 namespace weft {
 
 namespace {
-
-/// Blocks SIGINT and SIGTERM in this thread and, through inheritance, in
-/// every thread started later (CAF's workers): signals are then taken only
-/// by sigwait / sigtimedwait, never by a handler running at a random point.
-sigset_t block_shutdown_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
 
 const char* signal_name(int sig) {
   return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
@@ -49,9 +37,7 @@ void watchdog(const sigset_t& signals, absl::Duration limit,
       _exit(1);
     }
     // Wake at least every 50 ms to notice `done`.
-    auto slice = std::min(left, absl::Milliseconds(50));
-    auto ts = absl::ToTimespec(slice);
-    int sig = sigtimedwait(&signals, nullptr, &ts);
+    int sig = wait_for_signal(signals, std::min(left, absl::Milliseconds(50)));
     if (sig > 0) {
       log.warn("node.forced_exit", {{"signal", signal_name(sig)}});
       _exit(1);

@@ -1,35 +1,14 @@
 #include "runtime/cli/signals.hpp"
 
-#include <algorithm>
-#include <cerrno>
-#include <pthread.h>
-
 namespace weft::cli {
 
 sigset_t block_interrupts() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto set = block_shutdown_signals();
   struct sigaction ignore = {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
   sigaction(SIGPIPE, &ignore, nullptr);
   return set;
-}
-
-int wait_for_signal(const sigset_t& set, absl::Duration timeout) {
-  auto ts = absl::ToTimespec(std::max(timeout, absl::ZeroDuration()));
-  for (;;) {
-    int sig = sigtimedwait(&set, nullptr, &ts);
-    if (sig > 0)
-      return sig;
-    // EINTR (a stop/continue) restarts with the full budget: good enough for
-    // a pause between pings or a 100 ms poll.
-    if (errno != EINTR)
-      return 0;
-  }
 }
 
 } // namespace weft::cli

@@ -41,7 +41,7 @@ constexpr std::size_t large_unit_look_ahead = 4 * 1024;
 
 } // namespace
 
-channel::channel(passkey, std::uint64_t id, internal::unique_fd fd,
+channel::channel(passkey, std::uint64_t id, unique_fd fd,
                  std::string remote_address, std::unique_ptr<framer> cutter,
                  channel_options opts, internal::reactor* home,
                  std::shared_ptr<internal::reactor_inbox> inbox)

@@ -14,7 +14,7 @@
 
 #include "runtime/io/channel_options.hpp"
 #include "runtime/io/framer.hpp"
-#include "runtime/io/internal/unique_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 #include "runtime/shared_bytes.hpp"
 #include "runtime/small_fifo.hpp"
 
@@ -51,7 +51,7 @@ public:
     passkey() = default;
   };
 
-  channel(passkey, std::uint64_t id, internal::unique_fd fd,
+  channel(passkey, std::uint64_t id, unique_fd fd,
           std::string remote_address, std::unique_ptr<framer> cutter,
           channel_options opts, internal::reactor* home,
           std::shared_ptr<internal::reactor_inbox> inbox);
@@ -194,7 +194,7 @@ private:
 
   // -- reactor thread only (before start: whoever holds the channel) --------
 
-  internal::unique_fd fd_;
+  unique_fd fd_;
   std::unique_ptr<framer> framer_;
   caf::actor owner_;
   bool started_ = false;

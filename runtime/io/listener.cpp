@@ -41,7 +41,7 @@ bool per_connection_error(int err) {
 
 } // namespace
 
-listener::listener(passkey, std::uint64_t id, internal::unique_fd fd,
+listener::listener(passkey, std::uint64_t id, unique_fd fd,
                    std::uint16_t port, caf::actor owner,
                    framer_factory make_framer, channel_options opts,
                    internal::reactor* home,
@@ -96,7 +96,7 @@ void listener::on_events(std::uint32_t) {
                        id_);
       return;
     }
-    internal::unique_fd conn{fd};
+    unique_fd conn{fd};
     if (auto st = internal::configure_stream(conn.get(), opts_); !st.ok()) {
       ropts.log.debug("io.listener.configure_failed", {{"error", st}});
       continue;

@@ -8,7 +8,7 @@
 
 #include "runtime/io/channel_options.hpp"
 #include "runtime/io/framer.hpp"
-#include "runtime/io/internal/unique_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 
 namespace weft::io {
 
@@ -33,7 +33,7 @@ public:
     passkey() = default;
   };
 
-  listener(passkey, std::uint64_t id, internal::unique_fd fd,
+  listener(passkey, std::uint64_t id, unique_fd fd,
            std::uint16_t port, caf::actor owner, framer_factory make_framer,
            channel_options opts, internal::reactor* home,
            std::shared_ptr<internal::reactor_inbox> inbox);
@@ -94,7 +94,7 @@ private:
   std::atomic<std::uint64_t> accept_errors_{0};
 
   // Reactor thread only (before on_add: the pool).
-  internal::unique_fd fd_;
+  unique_fd fd_;
   caf::actor owner_;
   bool finished_ = false;
   bool paused_ = false;

@@ -55,14 +55,14 @@ namespace {
 
 /// Resolves `host:port` into `addr` and opens a non-blocking TCP socket of
 /// its family (`passive`: for listening).
-absl::StatusOr<internal::unique_fd>
+absl::StatusOr<unique_fd>
 open_stream_socket(absl::string_view host, std::uint16_t port, bool passive,
                    internal::socket_address& addr) {
   auto resolved = internal::resolve(host, port, passive);
   if (!resolved.ok())
     return resolved.status();
   addr = *resolved;
-  internal::unique_fd fd{
+  unique_fd fd{
     ::socket(addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
   if (!fd)
     return internal::errno_status("socket", errno);
@@ -168,7 +168,7 @@ reactor_pool::connect(absl::string_view host, std::uint16_t port,
   return adopt(std::move(fd), std::move(cutter), opts);
 }
 
-std::shared_ptr<channel> reactor_pool::adopt(internal::unique_fd fd,
+std::shared_ptr<channel> reactor_pool::adopt(unique_fd fd,
                                              std::unique_ptr<framer> cutter,
                                              const channel_options& opts) {
   auto& home = reactors_[next_reactor_.fetch_add(1) % reactors_.size()];

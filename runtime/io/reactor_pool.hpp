@@ -84,7 +84,7 @@ public:
 
   /// Makes a channel for a connected socket on the next reactor
   /// (round-robin). Reactor threads (accept) and connect().
-  std::shared_ptr<channel> adopt(internal::unique_fd fd,
+  std::shared_ptr<channel> adopt(unique_fd fd,
                                  std::unique_ptr<framer> cutter,
                                  const channel_options& opts);
 

@@ -17,7 +17,7 @@
 #include "tests/bench/load_client.hpp"
 #include "tests/bench/load_options.hpp"
 #include "tests/bench/out_queue.hpp"
-#include "tests/bench/scoped_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 
 namespace weft::bench {
 
@@ -26,7 +26,7 @@ namespace {
 constexpr std::size_t read_size = 64 * 1024;
 
 struct echo_conn {
-  scoped_fd fd;
+  io::unique_fd fd;
   load_client client;
   out_queue out;
   /// Requests in flight: id and send time.
@@ -55,14 +55,14 @@ public:
       buf_(read_size) {
   }
 
-  void add(scoped_fd fd) {
+  void add(io::unique_fd fd) {
     auto c = std::make_unique<echo_conn>();
     c->fd = std::move(fd);
     conns_.push_back(std::move(c));
   }
 
   void run() {
-    scoped_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
+    io::unique_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
     for (std::size_t i = 0; i < conns_.size(); ++i) {
       auto& c = *conns_[i];
       epoll_event ev{};
@@ -210,7 +210,7 @@ int run_echo(const load_options& opt) {
   auto threads = std::min(opt.threads, opt.conns);
   std::vector<echo_result> results(threads);
   std::vector<std::unique_ptr<echo_worker>> workers;
-  std::vector<std::vector<scoped_fd>> fds(threads);
+  std::vector<std::vector<io::unique_fd>> fds(threads);
   for (std::size_t i = 0; i < opt.conns; ++i) {
     auto fd = connect_loopback(opt.port);
     if (!fd.ok()) {

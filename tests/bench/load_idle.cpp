@@ -17,7 +17,7 @@
 #include "tests/bench/load_client.hpp"
 #include "tests/bench/load_options.hpp"
 #include "tests/bench/out_queue.hpp"
-#include "tests/bench/scoped_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 
 namespace weft::bench {
 
@@ -26,7 +26,7 @@ namespace {
 constexpr std::size_t batch = 500;
 
 struct idle_conn {
-  scoped_fd fd;
+  io::unique_fd fd;
   load_client client;
   out_queue out;
   bool sent = false;
@@ -42,7 +42,7 @@ int run_idle(const load_options& opt) {
   }
   const auto hard_end = now_ns() + static_cast<std::int64_t>(opt.max_s * 1e9);
   auto rss_before = proc_status_kib(opt.server_pid, "VmRSS");
-  scoped_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
+  io::unique_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
   std::vector<std::unique_ptr<idle_conn>> conns;
   std::vector<std::uint8_t> buf(64 * 1024);
   std::vector<load_reply> replies;

@@ -14,7 +14,7 @@
 
 #include "tests/bench/bench_wire.hpp"
 #include "tests/bench/load_options.hpp"
-#include "tests/bench/scoped_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 
 namespace weft::bench {
 
@@ -26,12 +26,12 @@ int run_rawtcp(const load_options& opt) {
                  std::string{listening.status().message()}.c_str());
     return 1;
   }
-  scoped_fd lfd{*listening};
+  io::unique_fd lfd{*listening};
   auto port = local_port(lfd.get());
   std::atomic<std::uint64_t> received{0};
   std::atomic<std::int64_t> finished_at{0};
   std::thread reader{[&] {
-    scoped_fd cfd{::accept4(lfd.get(), nullptr, nullptr, SOCK_CLOEXEC)};
+    io::unique_fd cfd{::accept4(lfd.get(), nullptr, nullptr, SOCK_CLOEXEC)};
     std::vector<std::uint8_t> buf(io_size);
     std::uint64_t total = 0;
     for (;;) {
@@ -51,7 +51,7 @@ int run_rawtcp(const load_options& opt) {
     reader.join();
     return 1;
   }
-  scoped_fd fd{*connected};
+  io::unique_fd fd{*connected};
   std::vector<std::uint8_t> chunk(io_size, 0x5a);
   auto start = now_ns();
   const auto hard_end = start + static_cast<std::int64_t>(opt.max_s * 1e9);

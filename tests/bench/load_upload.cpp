@@ -22,7 +22,7 @@
 #include "tests/bench/load_client.hpp"
 #include "tests/bench/load_options.hpp"
 #include "tests/bench/out_queue.hpp"
-#include "tests/bench/scoped_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 
 namespace weft::bench {
 
@@ -50,14 +50,14 @@ int run_upload(const load_options& opt) {
                  std::string{connected.status().message()}.c_str());
     return 1;
   }
-  scoped_fd fd{*connected};
+  io::unique_fd fd{*connected};
   set_nonblocking(fd.get());
   const bool paced = opt.urgent_interval_ms > 0;
   if (paced)
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &notsent_lowat,
                  sizeof(notsent_lowat));
-  scoped_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
-  scoped_fd timer;
+  io::unique_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
+  io::unique_fd timer;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u32 = 0;

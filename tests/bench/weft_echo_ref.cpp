@@ -27,17 +27,17 @@
 #include "tests/bench/bench_wire.hpp"
 #include "tests/bench/echo_responder.hpp"
 #include "tests/bench/out_queue.hpp"
-#include "tests/bench/scoped_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 
 namespace {
 
 using weft::bench::echo_request;
 using weft::bench::echo_responder;
-using weft::bench::scoped_fd;
+using weft::io::unique_fd;
 
 constexpr std::size_t read_size = 64 * 1024;
 struct ref_connection {
-  scoped_fd fd;
+  unique_fd fd;
   echo_responder responder;
   weft::bench::out_queue out;
   bool want_out = false;
@@ -86,15 +86,15 @@ int run(std::uint16_t port, long max_seconds) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigprocmask(SIG_BLOCK, &signals, nullptr);
-  scoped_fd sig{::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK)};
+  unique_fd sig{::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK)};
   auto listening = weft::bench::listen_loopback(port, true);
   if (!listening.ok()) {
     std::fprintf(stderr, "weft_echo_ref: %s\n",
                  std::string{listening.status().message()}.c_str());
     return 1;
   }
-  scoped_fd lfd{*listening};
-  scoped_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
+  unique_fd lfd{*listening};
+  unique_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
   for (int fd : {lfd.get(), sig.get()}) {
     epoll_event ev{};
     ev.events = EPOLLIN;

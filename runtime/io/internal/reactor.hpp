@@ -15,7 +15,7 @@
 #include <absl/types/span.h>
 
 #include "runtime/io/internal/reactor_inbox.hpp"
-#include "runtime/io/internal/unique_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 #include "runtime/io/reactor_options.hpp"
 
 namespace weft::io {

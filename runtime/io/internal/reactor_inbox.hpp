@@ -8,7 +8,7 @@
 #include <absl/status/statusor.h>
 #include <caf/actor.hpp>
 
-#include "runtime/io/internal/unique_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 
 namespace weft::io {
 class channel;

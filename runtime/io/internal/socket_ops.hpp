@@ -10,7 +10,7 @@
 #include <absl/strings/string_view.h>
 
 #include "runtime/io/channel_options.hpp"
-#include "runtime/io/internal/unique_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 
 namespace weft::io::internal {
 

@@ -6,7 +6,6 @@
 #include <string>
 
 #include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
@@ -21,6 +20,7 @@
 #include "runtime/error_bridge.hpp"
 #include "runtime/route_table.hpp"
 #include "runtime/type_ids.hpp"
+#include "tests/unit/actors/virtual_time_fixture.hpp"
 
 namespace weft {
 namespace {
@@ -29,19 +29,9 @@ caf::behavior idle_handler(caf::event_based_actor*) {
   return {[](request_atom, const request&) -> response { return response{}; }};
 }
 
-class RouterTest : public ::testing::Test {
+class RouterTest : public virtual_time_fixture {
 protected:
-  struct config : caf::actor_system_config {
-    config() {
-      set("scheduler.policy", caf::atom("testing"));
-      add_message_types<caf::id_block::weft>();
-    }
-  };
-
-  RouterTest()
-    : sys_(cfg_),
-      sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())),
-      self_(sys_) {
+  RouterTest() {
     router_ = spawn_router(sys_, logger{log_level::off});
     sched_.run();
   }
@@ -54,13 +44,7 @@ protected:
   /// Sends `xs` to the router, runs every actor, and returns the answer.
   template <class T, class... Ts>
   caf::expected<T> ask(Ts&&... xs) {
-    self_->send(router_, std::forward<Ts>(xs)...);
-    sched_.run();
-    caf::expected<T> result = caf::sec::request_timeout;
-    self_->receive([&](T& x) { result = std::move(x); },
-                   [&](caf::error& err) { result = std::move(err); },
-                   caf::after(std::chrono::seconds(0)) >> [] {});
-    return result;
+    return ask_actor<T>(router_, std::forward<Ts>(xs)...);
   }
 
   absl::Status serve(blueprint bp) {
@@ -76,10 +60,6 @@ protected:
     return r ? r->ptr : nullptr;
   }
 
-  config cfg_;
-  caf::actor_system sys_;
-  caf::scheduler::test_coordinator& sched_;
-  caf::scoped_actor self_;
   caf::actor router_;
 };
 

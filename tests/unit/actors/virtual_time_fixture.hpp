@@ -7,8 +7,6 @@
 #include <utility>
 
 #include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/atom.hpp>
 #include <caf/expected.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
@@ -16,25 +14,14 @@
 #include <gtest/gtest.h>
 
 #include "runtime/type_ids.hpp"
+#include "tests/unit/actors/coordinated_test.hpp"
 
 namespace weft {
 
-/// Owns an actor system with the "testing" scheduler policy, its
-/// test_coordinator and a scoped actor that talks to the actors under test.
-class virtual_time_fixture : public ::testing::Test {
+/// testing::coordinated_test (an actor system on the test_coordinator and
+/// a scoped actor) plus request/answer helpers for the actors under test.
+class virtual_time_fixture : public testing::coordinated_test {
 protected:
-  struct config : caf::actor_system_config {
-    config() {
-      set("scheduler.policy", caf::atom("testing"));
-      add_message_types<caf::id_block::weft>();
-    }
-  };
-
-  virtual_time_fixture()
-    : sys_(cfg_),
-      sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())),
-      self_(sys_) {}
-
   /// Sends `xs` to `dest`, runs every actor, returns the answer.
   template <class T, class Handle, class... Ts>
   caf::expected<T> ask_actor(const Handle& dest, Ts&&... xs) {
@@ -53,11 +40,6 @@ protected:
                    caf::after(std::chrono::seconds(0)) >> [] {});
     return result;
   }
-
-  config cfg_;
-  caf::actor_system sys_;
-  caf::scheduler::test_coordinator& sched_;
-  caf::scoped_actor self_;
 };
 
 } // namespace weft

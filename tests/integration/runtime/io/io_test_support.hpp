@@ -29,7 +29,7 @@
 #include "runtime/error_bridge.hpp"
 #include "runtime/io/channel.hpp"
 #include "runtime/io/channel_ref.hpp"
-#include "runtime/io/internal/unique_fd.hpp"
+#include "runtime/io/unique_fd.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace weft::io::testing {
@@ -284,7 +284,7 @@ public:
   }
 
 private:
-  internal::unique_fd fd_;
+  unique_fd fd_;
   bool connected_ = false;
 };
 

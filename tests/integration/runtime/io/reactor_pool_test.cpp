@@ -359,7 +359,7 @@ TEST_F(ReactorPoolTest, ConnectToClosedPortFailsCleanly) {
   // A port that was free a moment ago and has no listener now.
   std::uint16_t port = 0;
   {
-    internal::unique_fd fd{::socket(AF_INET, SOCK_STREAM, 0)};
+    unique_fd fd{::socket(AF_INET, SOCK_STREAM, 0)};
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -380,7 +380,7 @@ TEST_F(ReactorPoolTest, ConnectToClosedPortFailsCleanly) {
 TEST_F(ReactorPoolTest, ConnectTimesOutWhenNobodyAnswers) {
   // A listener with a full accept queue drops further SYNs, so a connect
   // to it neither succeeds nor fails until our timeout.
-  internal::unique_fd fd{::socket(AF_INET, SOCK_STREAM, 0)};
+  unique_fd fd{::socket(AF_INET, SOCK_STREAM, 0)};
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -390,7 +390,7 @@ TEST_F(ReactorPoolTest, ConnectTimesOutWhenNobodyAnswers) {
   socklen_t len = sizeof(addr);
   ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
   // Non-blocking fillers: the first fills the queue, the others hang.
-  std::vector<internal::unique_fd> fillers;
+  std::vector<unique_fd> fillers;
   for (int i = 0; i < 3; ++i) {
     fillers.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
     ::connect(fillers.back().get(), reinterpret_cast<sockaddr*>(&addr),

@@ -4,10 +4,12 @@
 
 #include <utility>
 
-namespace weft::io::internal {
+namespace weft::io {
 
 /// Owns one file descriptor and closes it on destruction. Not thread-safe:
-/// whoever owns the object owns the descriptor.
+/// whoever owns the object owns the descriptor. Public because channels and
+/// listeners are made from one (reactor_pool::adopt), and tools and the
+/// bench programs use it too.
 class unique_fd {
 public:
   unique_fd() = default;
@@ -49,4 +51,4 @@ private:
   int fd_ = -1;
 };
 
-} // namespace weft::io::internal
+} // namespace weft::io
