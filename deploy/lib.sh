@@ -10,6 +10,7 @@ WEFT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libisal-dev libxxhash-dev
   libssl-dev
+  libboost-dev libhttp-parser-dev
 )
 
 weft_root() {

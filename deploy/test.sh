@@ -3,7 +3,8 @@
 # when CI is set), and runs the whole suite. Exits non-zero on any failure.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-weft_install_packages
+# curl, python3 and python3-h11 drive the HTTP gateway's loopback tests.
+weft_install_packages curl python3 python3-h11
 werror=OFF
 if [ -n "${CI:-}" ]; then
   werror=ON
