@@ -162,5 +162,8 @@ CAF_ADD_ATOM(weft, weft, background_atom, "background")
 CAF_ADD_TYPE_ID(weft, (weft::event))
 CAF_ADD_TYPE_ID(weft, (weft::event_subscription))
 CAF_ADD_TYPE_ID(weft, (weft::background_task))
+/// (io_eof_atom) to the owner of a channel with channel_options::half_close:
+/// the peer shut its sending side; the channel still writes until close().
+CAF_ADD_ATOM(weft, weft, io_eof_atom, "ioeof")
 
 CAF_END_TYPE_ID_BLOCK(weft)

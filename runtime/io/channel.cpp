@@ -390,6 +390,12 @@ void channel::read_some() {
     if (!full || total >= opts_.max_read_bytes_per_event || read_paused_)
       break;
   }
+  if (eof && opts_.half_close && tail_filled_ == 0) {
+    peer_eof_ = true;
+    if (owner_)
+      caf::anon_send(owner_, io_eof_atom_v);
+    return;
+  }
   if (eof) {
     if (tail_filled_ > 0)
       finish(make_weft_error(errc::protocol_error,
@@ -588,13 +594,15 @@ void channel::begin_linger() {
   // close timeout) so that unread bytes do not turn our FIN into an RST.
   ::shutdown(fd_.get(), SHUT_WR);
   lingering_ = true;
+  if (peer_eof_)
+    finish({}, false); // the peer's EOF came already: nothing to drain
 }
 
 bool channel::update_interest() {
   if (!registered_ || finished_)
     return true;
   std::uint32_t wanted = 0;
-  if (lingering_ || (!close_requested_ && !read_paused_.load()))
+  if (!peer_eof_ && (lingering_ || (!close_requested_ && !read_paused_.load())))
     wanted |= EPOLLIN;
   if (!write_queue_.empty())
     wanted |= EPOLLOUT;

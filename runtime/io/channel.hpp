@@ -201,6 +201,8 @@ private:
   bool finished_ = false;
   bool close_requested_ = false;
   bool lingering_ = false;
+  // half_close: the peer sent its EOF; nothing more is read.
+  bool peer_eof_ = false;
   bool registered_ = false;
   std::uint32_t interest_ = 0;
   // The start of an incomplete unit, left over from earlier reads. Reads

@@ -32,6 +32,10 @@ struct channel_options {
   /// How long close() may wait for queued bytes to be written before the
   /// connection is aborted instead.
   absl::Duration close_timeout = absl::Seconds(10);
+  /// On the peer's EOF between units, stop reading and send the owner
+  /// (io_eof_atom) instead of closing, so that it can still answer (an HTTP
+  /// client may half-close after its request); the owner then close()s.
+  bool half_close = false;
 };
 
 } // namespace weft::io
