@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "actors/demo_http_routes.hpp"
 #include "examples/hello.pb.h"
 #include "runtime/answer_batch.hpp"
 #include "runtime/error_bridge.hpp"
@@ -108,6 +109,7 @@ blueprint demo_app() {
                   rsp.schema = ctx.info().schema;
                   return rsp;
                 });
+  add_demo_http_routes(app);
   return app;
 }
 

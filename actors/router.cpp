@@ -19,6 +19,7 @@
 #include "runtime/blueprint.hpp"
 #include "runtime/body_codec.hpp"
 #include "runtime/error_bridge.hpp"
+#include "runtime/http_path_pattern.hpp"
 #include "runtime/node_services.hpp"
 #include "runtime/route_table.hpp"
 #include "runtime/type_ids.hpp"
@@ -296,6 +297,11 @@ absl::Status register_blueprint(router_self self, const blueprint& bp) {
         || !seen.emplace(r.name, 0).second)
       return make_status(errc::already_exists,
                          absl::StrCat(what, " is registered already"));
+    if (!r.spec->http_path.empty()) {
+      if (auto pattern = http_path_pattern::parse(r.spec->http_path);
+          !pattern.ok())
+        return pattern.status();
+    }
     if (r.spec->pool.empty()) {
       r.pool = own_pool(r.name);
       if (auto ok = check_handler(r.name, *r.spec); !ok.ok())

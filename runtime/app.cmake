@@ -6,6 +6,9 @@ weft_library(weft_app
     ${CMAKE_CURRENT_LIST_DIR}/blueprint.cpp
     ${CMAKE_CURRENT_LIST_DIR}/body_codec.cpp
     ${CMAKE_CURRENT_LIST_DIR}/context.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/http_path_pattern.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/http_request.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/http_response.cpp
     ${CMAKE_CURRENT_LIST_DIR}/reply_to.cpp
     ${CMAKE_CURRENT_LIST_DIR}/route_dispatcher.cpp
     ${CMAKE_CURRENT_LIST_DIR}/route_handlers.cpp

@@ -42,6 +42,26 @@ blueprint& blueprint::route_actor(std::string name, caf::actor handler,
   return add(std::move(spec));
 }
 
+blueprint& blueprint::http(std::string method, std::string path,
+                           http_handler fn, route_options opts) {
+  auto spec = typed_spec<payload, response>(absl::StrCat(method, " ", path),
+                                            handler_form::function);
+  spec->http_method = std::move(method);
+  spec->http_path = std::move(path);
+  spec->options = std::move(opts);
+  spec->sync = [fn = std::move(fn)](payload& body, context& ctx)
+    -> absl::StatusOr<response> {
+    auto req = http_request::from(body, ctx);
+    if (!req.ok())
+      return req.status();
+    auto out = fn(*req, ctx);
+    if (!out.ok())
+      return out.status();
+    return std::move(*out).to_response();
+  };
+  return add(std::move(spec));
+}
+
 blueprint& blueprint::actor_pool(std::string pool, actor_factory make,
                                  route_options opts) {
   auto spec = std::make_shared<route_spec>();

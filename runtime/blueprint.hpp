@@ -14,6 +14,8 @@
 
 #include "runtime/body_codec.hpp"
 #include "runtime/context.hpp"
+#include "runtime/http_request.hpp"
+#include "runtime/http_response.hpp"
 #include "runtime/middleware.hpp"
 #include "runtime/reply_to.hpp"
 #include "runtime/route_options.hpp"
@@ -25,6 +27,10 @@ namespace weft {
 /// `(request_atom, request) -> response` (or a weft error).
 using route_actor_type
   = caf::typed_actor<caf::replies_to<request_atom, request>::with<response>>;
+
+/// An HTTP route's handler: runs on a handler actor like every handler.
+using http_handler = std::function<absl::StatusOr<http_response>(
+  const http_request&, context&)>;
 
 /// A group of routes under a name prefix, with the middleware and error
 /// handlers that apply to them; blueprints nest (mount). Built by plain
@@ -97,6 +103,34 @@ public:
     using value = google::protobuf::Value;
     return route<value, value>(std::move(name), std::move(fn),
                                std::move(opts));
+  }
+
+  /// An HTTP route: `method` ("GET", "POST", "PUT", "PATCH", "DELETE",
+  /// "OPTIONS") on `path`, a pattern with `{name}`, `{name:int}` and a last
+  /// `{*tail}` (runtime/http_path_pattern.hpp). It is also a route named
+  /// "<METHOD> <path>" (prefixed by the blueprint), so middleware, error
+  /// handlers and pools apply as to any route; the path is not prefixed.
+  ///
+  ///     api.get("/users/{id:int}", [](const weft::http_request& req,
+  ///                                   weft::context&) { ... });
+  blueprint& http(std::string method, std::string path, http_handler fn,
+                  route_options opts = {});
+  /// http() with the method named.
+  blueprint& get(std::string path, http_handler fn, route_options opts = {}) {
+    return http("GET", std::move(path), std::move(fn), std::move(opts));
+  }
+  blueprint& post(std::string path, http_handler fn, route_options opts = {}) {
+    return http("POST", std::move(path), std::move(fn), std::move(opts));
+  }
+  blueprint& put(std::string path, http_handler fn, route_options opts = {}) {
+    return http("PUT", std::move(path), std::move(fn), std::move(opts));
+  }
+  blueprint& patch(std::string path, http_handler fn,
+                   route_options opts = {}) {
+    return http("PATCH", std::move(path), std::move(fn), std::move(opts));
+  }
+  blueprint& del(std::string path, http_handler fn, route_options opts = {}) {
+    return http("DELETE", std::move(path), std::move(fn), std::move(opts));
   }
 
   /// A route answered by an actor the caller spawned. It is watched but

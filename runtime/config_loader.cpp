@@ -170,16 +170,19 @@ absl::Status apply_config_text(absl::string_view text, absl::string_view origin,
 }
 
 absl::StatusOr<loaded_config> load_config(const std::vector<std::string>& args,
-                                          const env_map& env) {
+                                          const env_map& env,
+                                          node_config defaults) {
   auto options = node_options();
   auto parsed = parse_args(args, options);
   if (!parsed.ok())
     return parsed.status();
   loaded_config result;
+  result.config = std::move(defaults);
   result.action = parsed->action;
   if (result.action != config_action::run)
     return result;
-  // 1. Built-in defaults come from node_config's initializers.
+  // 1. Built-in defaults: the program's (node_config's initializers unless
+  //    it changed some).
   // 2. The config file.
   auto config_file = parsed->config_file;
   if (!config_file) {
@@ -221,8 +224,8 @@ absl::StatusOr<loaded_config> load_config(const std::vector<std::string>& args,
   return result;
 }
 
-std::string help_text(absl::string_view program) {
-  node_config defaults;
+std::string help_text(absl::string_view program,
+                      const node_config& defaults) {
   std::ostringstream out;
   out << "usage: " << program << " [--config FILE] [--OPTION VALUE]...\n\n"
       << "Starts a weft node. Configuration in rising precedence: defaults,\n"

@@ -37,8 +37,11 @@ struct loaded_config {
 /// variables, then command-line flags. `args` excludes the program name.
 /// Errors are `invalid_argument` and name the flag, variable or file:line;
 /// unknown flags and file keys are errors, unknown variables warnings.
+/// `defaults` are the program's built-in defaults (weftd's differ from
+/// node_config{} in http_listen).
 absl::StatusOr<loaded_config> load_config(const std::vector<std::string>& args,
-                                          const env_map& env);
+                                          const env_map& env,
+                                          node_config defaults = {});
 
 /// Parses config-file text (`key = value` lines, `#` comments) into `cfg`;
 /// `origin` names the file in errors.
@@ -46,6 +49,7 @@ absl::Status apply_config_text(absl::string_view text, absl::string_view origin,
                                node_config& cfg);
 
 /// Returns the --help text: usage and every option with its default.
-std::string help_text(absl::string_view program);
+std::string help_text(absl::string_view program,
+                      const node_config& defaults = {});
 
 } // namespace weft

@@ -173,6 +173,49 @@ binary::binary_gateway_options binary_options(const node_config& cfg,
   return opts;
 }
 
+/// The HTTP gateway's settings from the node's configuration.
+http::http_gateway_options http_options(const node_config& cfg,
+                                        const endpoint& at) {
+  http::http_gateway_options opts;
+  opts.host = at.host;
+  opts.port = at.port;
+  opts.limits.max_target_bytes = cfg.http_max_target;
+  opts.limits.max_header_bytes = cfg.http_max_header_bytes;
+  opts.limits.max_header_count = cfg.http_max_headers;
+  opts.limits.max_body_bytes = cfg.http_max_body;
+  opts.limits.header_timeout = cfg.http_header_timeout;
+  opts.limits.idle_timeout = cfg.http_idle_timeout;
+  opts.limits.min_body_rate = cfg.http_min_body_rate;
+  opts.limits.body_rate_grace = cfg.http_body_rate_grace;
+  opts.limits.max_pipelined = cfg.http_max_pipelined;
+  opts.handler_timeout = cfg.handler_timeout;
+  return opts;
+}
+
+/// Starts one edge (a gateway with `listener` and `port`) on `address`
+/// into `slot` unless the address is empty or it runs already; the
+/// listener joins `owner`'s drains.
+template <class Gateway, class Start>
+absl::Status start_edge(node& owner, const logger& log,
+                        const std::string& address,
+                        std::optional<Gateway>& slot, const char* event,
+                        Start start) {
+  if (address.empty() || slot)
+    return absl::OkStatus();
+  auto at = parse_endpoint(address);
+  if (!at.ok())
+    return at.status();
+  auto gateway = start(*at);
+  if (!gateway.ok())
+    return make_status(code_of(gateway.status()),
+                       absl::StrCat("cannot listen on ", address, ": ",
+                                    gateway.status().message()));
+  slot = std::move(*gateway);
+  owner.add_drain_participant(slot->listener);
+  log.info(event, {{"address", absl::StrCat(at->host, ":", slot->port)}});
+  return absl::OkStatus();
+}
+
 } // namespace
 
 absl::Status node::push(const std::string& client_id, push_message msg) {
@@ -234,25 +277,34 @@ absl::Status node::on_error(error_handler handler) {
 }
 
 absl::Status node::listen() {
-  if (config_.tcp_listen.empty() || binary_)
+  if (auto st = listen_binary(); !st.ok())
+    return st;
+  if (auto st = listen_http(); !st.ok())
+    return st;
+  if (listened_)
     return absl::OkStatus();
-  auto at = parse_endpoint(config_.tcp_listen);
-  if (!at.ok())
-    return at.status();
-  auto gateway = binary::start_binary_gateway(
-    system(), *reactors_, router_, binary_options(config_, *at), log_,
-    registry_);
-  if (!gateway.ok())
-    return make_status(code_of(gateway.status()),
-                       absl::StrCat("cannot listen on ", config_.tcp_listen,
-                                    ": ", gateway.status().message()));
-  binary_ = *gateway;
-  add_drain_participant(binary_->listener);
-  log_.info("binary.listening",
-            {{"address", absl::StrCat(at->host, ":", binary_->port)}});
+  listened_ = true;
   (void)bus_.emit(lifecycle::node_started, {},
                   {{"node", config_.name}, {"version", version_string}});
   return absl::OkStatus();
+}
+
+absl::Status node::listen_http() {
+  return start_edge(*this, log_, config_.http_listen, http_, "http.listening",
+                    [this](const endpoint& at) {
+                      return http::start_http_gateway(
+                        system(), *reactors_, router_,
+                        http_options(config_, at), log_);
+                    });
+}
+
+absl::Status node::listen_binary() {
+  return start_edge(*this, log_, config_.tcp_listen, binary_,
+                    "binary.listening", [this](const endpoint& at) {
+                      return binary::start_binary_gateway(
+                        system(), *reactors_, router_,
+                        binary_options(config_, at), log_, registry_);
+                    });
 }
 
 node::~node() {
@@ -322,6 +374,7 @@ void node::stop() {
   registry_ = nullptr;
   scheduler_ = nullptr;
   binary_.reset();
+  http_.reset();
   // Closing the sockets ends every connection actor that is still around.
   if (reactors_) {
     reactors_->stop();

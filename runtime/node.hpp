@@ -13,6 +13,7 @@
 #include "actors/task_scheduler.hpp"
 #include "actors/event_bus.hpp"
 #include "gateways/binary/binary_gateway.hpp"
+#include "gateways/http/http_gateway.hpp"
 #include "runtime/blueprint.hpp"
 #include "runtime/push_message.hpp"
 #include "runtime/io/reactor_pool.hpp"
@@ -132,12 +133,18 @@ public:
   absl::Status on_error(error_handler handler);
 
   /// Starts the edges config() names: the binary protocol on tcp_listen
-  /// (none if empty). Blocks until listening; errors name the address.
+  /// and HTTP/1.1 on http_listen (each none if empty). Blocks until
+  /// listening; errors name the address.
   absl::Status listen();
 
   /// The binary gateway's port after listen() (0 if it has none).
   std::uint16_t binary_port() const noexcept {
     return binary_ ? binary_->port : 0;
+  }
+
+  /// The HTTP gateway's port after listen() (0 if it has none).
+  std::uint16_t http_port() const noexcept {
+    return http_ ? http_->port : 0;
   }
 
   /// Makes `participant` part of graceful drains and of shutdown: it must
@@ -166,6 +173,9 @@ public:
   node(passkey, node_config cfg, logger log);
 
 private:
+  absl::Status listen_binary();
+  absl::Status listen_http();
+
   struct system_holder;
 
   node_config config_;
@@ -180,6 +190,9 @@ private:
   std::optional<weft::cache> cache_;
   background_pool background_;
   std::optional<binary::binary_gateway> binary_;
+  std::optional<http::http_gateway> http_;
+  /// listen() ran once (node.started was emitted).
+  bool listened_ = false;
   bool drained_ = false;
 };
 

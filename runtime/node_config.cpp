@@ -90,6 +90,26 @@ config_option count_option(std::string name, std::string help,
   };
 }
 
+/// An option holding HOST:PORT, or empty to disable a listener.
+config_option endpoint_option(std::string name, std::string help,
+                              std::string node_config::*field) {
+  return {
+    std::move(name),
+    "HOST:PORT",
+    std::move(help),
+    [field](const node_config& cfg) { return cfg.*field; },
+    [field](node_config& cfg, absl::string_view value) {
+      if (!value.empty()) {
+        auto parsed = parse_endpoint(value);
+        if (!parsed.ok())
+          return parsed.status();
+      }
+      cfg.*field = std::string{value};
+      return absl::OkStatus();
+    },
+  };
+}
+
 /// An option holding a duration.
 config_option duration_option(std::string name, std::string help,
                               absl::Duration node_config::*field) {
@@ -252,21 +272,10 @@ std::vector<config_option> node_options() {
   options.push_back(count_option(
     "io-threads", "socket reactor threads; 0 is one per core",
     &node_config::io_threads, 0, 256));
-  options.push_back({
-    "tcp-listen",
-    "HOST:PORT",
-    "where the binary protocol listens; empty disables it",
-    [](const node_config& cfg) { return cfg.tcp_listen; },
-    [](node_config& cfg, absl::string_view value) {
-      if (!value.empty()) {
-        auto parsed = parse_endpoint(value);
-        if (!parsed.ok())
-          return parsed.status();
-      }
-      cfg.tcp_listen = std::string{value};
-      return absl::OkStatus();
-    },
-  });
+  options.push_back(
+    endpoint_option("tcp-listen",
+                    "where the binary protocol listens; empty disables it",
+                    &node_config::tcp_listen));
   using ps = protocol::protocol_settings;
   options.push_back(limit_option(
     "max-frame-size", "largest frame payload accepted",
@@ -325,6 +334,39 @@ std::vector<config_option> node_options() {
   options.push_back(count_option(
     "cancel-rate", "CANCEL frames per second a connection may send after it",
     &node_config::cancel_rate, 1, 1'000'000));
+  options.push_back(
+    endpoint_option("http-listen",
+                    "where the HTTP/1.1 gateway listens; empty disables it",
+                    &node_config::http_listen));
+  options.push_back(count_option(
+    "http-max-target", "longest request target (path and query); else 414",
+    &node_config::http_max_target, 64, 1024 * 1024));
+  options.push_back(count_option(
+    "http-max-header-bytes", "largest request head; else 431",
+    &node_config::http_max_header_bytes, 1024, 1024 * 1024));
+  options.push_back(count_option(
+    "http-max-headers", "most header fields per request; else 431",
+    &node_config::http_max_headers, 1, 10'000));
+  options.push_back(size_option(
+    "http-max-body", "largest request body a route reads; else 413",
+    &node_config::http_max_body, 0, std::uint64_t{1} << 40));
+  options.push_back(duration_option(
+    "http-header-timeout", "a request head must arrive within this; else 408",
+    &node_config::http_header_timeout));
+  options.push_back(duration_option(
+    "http-idle-timeout", "close an idle keep-alive connection after this",
+    &node_config::http_idle_timeout));
+  options.push_back(count_option(
+    "http-min-body-rate",
+    "slowest average body upload in bytes/s after the grace; else 408",
+    &node_config::http_min_body_rate, 0, 1'000'000'000));
+  options.push_back(duration_option(
+    "http-body-rate-grace", "time a body upload gets before its rate counts",
+    &node_config::http_body_rate_grace));
+  options.push_back(count_option(
+    "http-max-pipelined",
+    "requests a connection may have read and unanswered",
+    &node_config::http_max_pipelined, 1, 10'000));
   options.push_back(count_option(
     "max-queued-control",
     "unwritten control answers (pongs) before a connection is closed",

@@ -57,6 +57,27 @@ struct node_config {
   /// Unwritten control answers (pongs) per connection before it is closed.
   std::size_t max_queued_control = 64;
 
+  // -- the HTTP/1.1 gateway (docs/configuration.md, "HTTP gateway") ---------
+
+  /// HOST:PORT of the HTTP listener; empty disables it (the default of a
+  /// node made in code; weftd listens on 127.0.0.1:8080).
+  std::string http_listen;
+  /// Request limits: target (414), head bytes and header count (431), body
+  /// (413, unless the route sets route_options::max_body_bytes).
+  std::size_t http_max_target = 8 * 1024;
+  std::size_t http_max_header_bytes = 16 * 1024;
+  std::size_t http_max_headers = 100;
+  std::uint64_t http_max_body = 8 * 1024 * 1024;
+  /// A request head must arrive within this time (408).
+  absl::Duration http_header_timeout = absl::Seconds(10);
+  /// An idle keep-alive connection closes after this.
+  absl::Duration http_idle_timeout = absl::Seconds(60);
+  /// Slowest average body rate accepted after the grace period (408).
+  std::size_t http_min_body_rate = 1024;
+  absl::Duration http_body_rate_grace = absl::Seconds(5);
+  /// Requests one connection may have read and unanswered (pipelining).
+  std::size_t http_max_pipelined = 32;
+
   /// Returns scheduler_threads, or the number of cores when it is 0.
   std::size_t effective_scheduler_threads() const;
 };

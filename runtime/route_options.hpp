@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include <absl/time/time.h>
@@ -43,6 +44,9 @@ struct route_options {
   /// request_batch) -> reply_batch, so an edge may send it several requests
   /// of one read in one message. Function routes always accept batches.
   bool accepts_batches = false;
+  /// Largest request body the HTTP gateway reads for this route (413 past
+  /// it, answered from the head); 0 = the gateway's --http-max-body.
+  std::uint64_t max_body_bytes = 0;
 };
 
 /// The name of a dispatch policy as `weft schemas` prints it.

@@ -64,6 +64,10 @@ struct route_spec {
   /// Actor routes: the name of a pool declared by blueprint::actor_pool
   /// that serves this route together with others ("" = a pool of its own).
   std::string pool;
+  /// HTTP routes (blueprint::http): the method ("GET", ...) and the path
+  /// pattern (runtime/http_path_pattern.hpp); empty for other routes.
+  std::string http_method;
+  std::string http_path;
 };
 
 } // namespace weft

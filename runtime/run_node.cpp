@@ -48,18 +48,19 @@ void watchdog(const sigset_t& signals, absl::Duration limit,
 } // namespace
 
 int run_node(int argc, char** argv, const node_setup& setup,
-             absl::string_view program) {
+             absl::string_view program, node_config defaults) {
   auto signals = block_shutdown_signals();
   std::string name{program};
   std::vector<std::string> args(argv + 1, argv + argc);
-  auto loaded = load_config(args, env_from(environ));
+  auto help = help_text(name, defaults);
+  auto loaded = load_config(args, env_from(environ), std::move(defaults));
   if (!loaded.ok()) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(),
                  std::string{loaded.status().message()}.c_str());
     return 2;
   }
   if (loaded->action == config_action::help) {
-    std::fputs(help_text(name).c_str(), stdout);
+    std::fputs(help.c_str(), stdout);
     return 0;
   }
   if (loaded->action == config_action::version) {

@@ -18,8 +18,9 @@ using node_setup = std::function<absl::Status(node&)>;
 /// runs `setup`, starts the edges, serves until SIGINT or SIGTERM, then
 /// drains and stops. Returns the exit code: 0 after a clean stop, 1 when
 /// the node fails, 2 for bad options. Call it from main before any thread
-/// starts (it blocks the shutdown signals for every thread).
+/// starts (it blocks the shutdown signals for every thread). `defaults`
+/// are the program's built-in option values (weftd's serve HTTP).
 int run_node(int argc, char** argv, const node_setup& setup,
-             absl::string_view program = "weftd");
+             absl::string_view program = "weftd", node_config defaults = {});
 
 } // namespace weft

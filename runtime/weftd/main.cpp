@@ -7,7 +7,12 @@
 #include "runtime/run_node.hpp"
 
 int main(int argc, char** argv) {
-  return weft::run_node(argc, argv, [](weft::node& node) {
-    return node.serve(weft::demo_app());
-  });
+  // weftd serves HTTP by default; nodes made in code and other programs
+  // built on run_node only when asked (--http-listen).
+  weft::node_config defaults;
+  defaults.http_listen = "127.0.0.1:8080";
+  return weft::run_node(
+    argc, argv,
+    [](weft::node& node) { return node.serve(weft::demo_app()); }, "weftd",
+    std::move(defaults));
 }

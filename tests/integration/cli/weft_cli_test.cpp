@@ -121,7 +121,8 @@ protected:
     dir_ = pattern;
     weftd_ = std::make_unique<child_process>(
       bin_path("weftd"),
-      std::vector<std::string>{"--tcp-listen", "127.0.0.1:0"});
+      std::vector<std::string>{"--tcp-listen", "127.0.0.1:0", "--http-listen",
+                               "127.0.0.1:0"});
     ASSERT_TRUE(weftd_->started());
     auto line = weftd_->wait_for_line("event=binary.listening", 10s);
     ASSERT_TRUE(line) << weftd_->output();
@@ -244,7 +245,8 @@ TEST_F(WeftCliTest, ConnectionLostMidTransferExitsThree) {
   // A node that logs each MiB it receives (debug), so that the test can
   // kill it in the middle of a 3 GiB upload (a sparse file: fast to read).
   child_process node{bin_path("weftd"),
-                     {"--tcp-listen", "127.0.0.1:0", "--log-level", "debug",
+                     {"--tcp-listen", "127.0.0.1:0", "--http-listen", "",
+                      "--log-level", "debug",
                       "--max-message-size", "4294967295", "--spill-dir", dir_}};
   auto line = node.wait_for_line("event=binary.listening", 10s);
   ASSERT_TRUE(line) << node.output();

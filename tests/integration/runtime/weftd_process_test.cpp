@@ -16,7 +16,8 @@ using weft::testing::bin_path;
 using weft::testing::child_process;
 
 TEST(WeftdProcessTest, SigtermDrainsAndExitsZeroWithinDeadline) {
-  child_process weftd{bin_path("weftd"), {"--drain-timeout=2s", "--tcp-listen=127.0.0.1:0"}};
+  child_process weftd{bin_path("weftd"), {"--drain-timeout=2s", "--tcp-listen=127.0.0.1:0",
+                                         "--http-listen=127.0.0.1:0"}};
   ASSERT_TRUE(weftd.started());
   ASSERT_TRUE(weftd.wait_for_line("event=node.started", 10s)) << weftd.output();
   auto sent = std::chrono::steady_clock::now();
@@ -30,7 +31,8 @@ TEST(WeftdProcessTest, SigtermDrainsAndExitsZeroWithinDeadline) {
 }
 
 TEST(WeftdProcessTest, SigintAlsoDrains) {
-  child_process weftd{bin_path("weftd"), {"--tcp-listen=127.0.0.1:0"}};
+  child_process weftd{bin_path("weftd"),
+                      {"--tcp-listen=127.0.0.1:0", "--http-listen=127.0.0.1:0"}};
   ASSERT_TRUE(weftd.wait_for_line("event=node.started", 10s)) << weftd.output();
   weftd.signal(SIGINT);
   auto code = weftd.wait_exit(6s);

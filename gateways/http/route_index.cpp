@@ -1,0 +1,74 @@
+#include "gateways/http/route_index.hpp"
+
+#include <algorithm>
+
+#include <absl/strings/str_join.h>
+
+namespace weft::http {
+
+route_index::route_index(std::shared_ptr<const route_table> table)
+  : table_(std::move(table)) {
+  if (!table_)
+    return;
+  for (const auto& [name, binding] : table_->routes) {
+    const auto& spec = *binding->spec;
+    if (spec.http_path.empty())
+      continue;
+    auto pattern = http_path_pattern::parse(spec.http_path);
+    if (!pattern.ok())
+      continue;
+    entries_.push_back(entry{spec.http_method, std::move(*pattern), binding});
+  }
+  // Most specific first; ties by text, so the order never depends on the
+  // hash map's.
+  std::sort(entries_.begin(), entries_.end(),
+            [](const entry& a, const entry& b) {
+              if (a.pattern.specificity() != b.pattern.specificity())
+                return a.pattern.specificity() > b.pattern.specificity();
+              if (a.pattern.text() != b.pattern.text())
+                return a.pattern.text() < b.pattern.text();
+              return a.method < b.method;
+            });
+}
+
+route_index::match route_index::find(absl::string_view method,
+                                     absl::string_view path) const {
+  match out;
+  absl::string_view wanted = method == "HEAD" ? "GET" : method;
+  std::vector<std::string> allowed;
+  std::vector<http_path_pattern::param> params;
+  for (const auto& e : entries_) {
+    if (!e.pattern.match(path, params))
+      continue;
+    if (e.method == wanted) {
+      out.route = e.route.get();
+      out.params = std::move(params);
+      return out;
+    }
+    allowed.push_back(e.method);
+    if (e.method == "GET")
+      allowed.emplace_back("HEAD");
+  }
+  if (!allowed.empty()) {
+    allowed.emplace_back("OPTIONS");
+    std::sort(allowed.begin(), allowed.end());
+    allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+    out.allow = absl::StrJoin(allowed, ", ");
+  }
+  return out;
+}
+
+std::shared_ptr<const route_index>
+route_index_cache::get(const std::shared_ptr<const route_table>& table) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (last_ && last_->table() == table)
+    return last_;
+  auto index = std::make_shared<const route_index>(table);
+  // Keep the newest: a connection still on an older table gets its own.
+  if (!last_ || !last_->table()
+      || (table && table->version >= last_->table()->version))
+    last_ = index;
+  return index;
+}
+
+} // namespace weft::http

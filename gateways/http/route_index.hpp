@@ -1,0 +1,66 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <absl/strings/string_view.h>
+
+#include "runtime/http_path_pattern.hpp"
+#include "runtime/route_table.hpp"
+
+namespace weft::http {
+
+/// The HTTP routes of one route table (routes declared with
+/// blueprint::http), ordered most specific first. Immutable; shared by
+/// every connection of a gateway.
+class route_index {
+public:
+  /// What a request's method and path found.
+  struct match {
+    /// The route, or null (then `allow` says whether the path exists).
+    const route_binding* route = nullptr;
+    std::vector<http_path_pattern::param> params;
+    /// When no route has this method but some have the path: their
+    /// methods, for 405's Allow header ("GET, HEAD, POST").
+    std::string allow;
+  };
+
+  /// Indexes the HTTP routes of `table` (routes whose pattern does not
+  /// parse are skipped: the router refused them already).
+  explicit route_index(std::shared_ptr<const route_table> table);
+
+  /// Finds the route for `method` on `path` (percent-encoded, no query).
+  /// HEAD finds GET routes.
+  match find(absl::string_view method, absl::string_view path) const;
+
+  const std::shared_ptr<const route_table>& table() const noexcept {
+    return table_;
+  }
+
+private:
+  struct entry {
+    std::string method;
+    http_path_pattern pattern;
+    std::shared_ptr<const route_binding> route;
+  };
+
+  std::shared_ptr<const route_table> table_;
+  std::vector<entry> entries_;
+};
+
+/// Builds each table's index once for all connections of a gateway. Any
+/// thread (a mutex guards the last index; taken only when a connection
+/// opens or sees a new table).
+class route_index_cache {
+public:
+  std::shared_ptr<const route_index>
+  get(const std::shared_ptr<const route_table>& table);
+
+private:
+  std::mutex mutex_;
+  std::shared_ptr<const route_index> last_; // guarded by mutex_
+};
+
+} // namespace weft::http

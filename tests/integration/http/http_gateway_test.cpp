@@ -1,0 +1,549 @@
+// The HTTP/1.1 gateway over loopback (issue 6): real clients (curl,
+// python3's http.client), raw sockets for pipelining and every limit and
+// ambiguous-framing case (each followed by a normal request on a new
+// connection), and a differential check against python3-h11.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <absl/strings/match.h>
+#include <absl/strings/str_cat.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "actors/demo_routes.hpp"
+#include "examples/hello.pb.h"
+#include "runtime/client/client.hpp"
+#include "runtime/error_bridge.hpp"
+#include "runtime/io/unique_fd.hpp"
+#include "runtime/logger.hpp"
+#include "runtime/node.hpp"
+#include "tests/integration/process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using weft::testing::child_process;
+
+/// Where the test's helper scripts live (tests run from the source root).
+const char* const script_dir = "tests/integration/http/";
+
+/// A connected socket to 127.0.0.1:`port` (invalid on failure).
+weft::io::unique_fd connect_to(std::uint16_t port) {
+  weft::io::unique_fd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd
+      && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr)
+           != 0)
+    return {};
+  return fd;
+}
+
+void send_all(const weft::io::unique_fd& fd, const std::string& data) {
+  std::size_t sent = 0;
+  while (sent < data.size()) {
+    auto n = ::send(fd.get(), data.data() + sent, data.size() - sent,
+                    MSG_NOSIGNAL);
+    if (n <= 0)
+      return; // the server may close before reading everything
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+/// Reads until `needle` arrived, the peer closed or `timeout` passed.
+std::string read_until(const weft::io::unique_fd& fd,
+                       const std::string& needle,
+                       std::chrono::milliseconds timeout = 10s) {
+  std::string out;
+  auto until = std::chrono::steady_clock::now() + timeout;
+  char buf[16384];
+  for (int rounds = 0; rounds < 100000; ++rounds) {
+    if (!needle.empty() && out.find(needle) != std::string::npos)
+      return out;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
+    if (left <= 0ms)
+      return out + "<timeout>";
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      continue;
+    auto n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0)
+      return out;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+/// Sends `data` on a new connection to 127.0.0.1:`port`, half-closes if
+/// asked, and reads until the server closes or `timeout` passes.
+std::string round_trip(std::uint16_t port, const std::string& data,
+                       std::chrono::milliseconds timeout = 10s,
+                       bool half_close = false) {
+  auto fd = connect_to(port);
+  if (!fd)
+    return "<connect failed>";
+  send_all(fd, data);
+  if (half_close)
+    ::shutdown(fd.get(), SHUT_WR);
+  return read_until(fd, "", timeout);
+}
+
+/// Counts the responses (status lines) in `raw`.
+int responses_in(const std::string& raw) {
+  int n = 0;
+  for (auto at = raw.find("HTTP/1.1 "); at != std::string::npos;
+       at = raw.find("HTTP/1.1 ", at + 1))
+    ++n;
+  return n;
+}
+
+class HttpGatewayTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    start([](weft::node_config&) {});
+  }
+
+  void TearDown() override {
+    if (node_)
+      node_->stop();
+  }
+
+  /// Starts a node serving the demo app and the test's routes over HTTP
+  /// only, with small limits; `tweak` changes the config first.
+  void start(const std::function<void(weft::node_config&)>& tweak) {
+    if (node_)
+      node_->stop();
+    weft::node_config cfg;
+    cfg.scheduler_threads = 2;
+    cfg.io_threads = 1;
+    cfg.tcp_listen = "127.0.0.1:0"; // for the cross-protocol push test
+    cfg.http_listen = "127.0.0.1:0";
+    cfg.drain_timeout = absl::Seconds(2);
+    cfg.http_max_target = 1024;
+    cfg.http_max_header_bytes = 4096;
+    cfg.http_max_headers = 20;
+    cfg.http_max_body = 64 * 1024;
+    tweak(cfg);
+    auto started = weft::node::start(cfg, weft::logger{weft::log_level::off});
+    ASSERT_TRUE(started.ok()) << started.status();
+    node_ = std::move(*started);
+    ASSERT_TRUE(node_->serve(weft::demo_app()).ok());
+    weft::blueprint guarded{"guarded"};
+    guarded.use(weft::middleware{
+      "token",
+      [](weft::request& req) -> absl::Status {
+        auto t = req.metadata.find("x-token");
+        if (t == req.metadata.end() || t->second != "secret")
+          return weft::make_status(weft::errc::permission_denied,
+                                   "no token");
+        req.values["user"] = "ada";
+        return absl::OkStatus();
+      },
+      {}});
+    guarded.get("/me", [](const weft::http_request&, weft::context& ctx) {
+      return weft::http_response::text(*ctx.value("user"));
+    });
+    weft::route_options small;
+    small.max_body_bytes = 16;
+    guarded.post(
+      "/small",
+      [](const weft::http_request& req, weft::context&) {
+        return weft::http_response::text(req.text());
+      },
+      small);
+    ASSERT_TRUE(node_->serve(std::move(guarded)).ok());
+    ASSERT_TRUE(node_->listen().ok());
+    port_ = node_->http_port();
+    ASSERT_NE(port_, 0);
+  }
+
+  std::string url(const std::string& path) const {
+    return absl::StrCat("http://127.0.0.1:", port_, path);
+  }
+
+  /// Runs curl with `args`; returns its stdout (empty on failure).
+  std::string curl(std::vector<std::string> args) {
+    args.insert(args.begin(), {"-sS", "--max-time", "20"});
+    child_process p{"/usr/bin/curl", args, weft::testing::child_options{}};
+    auto code = p.wait_exit(30s);
+    EXPECT_TRUE(code && *code == 0) << p.output();
+    return p.stdout_output();
+  }
+
+  /// A normal request on a new connection succeeds: the bad one before it
+  /// cost only its own connection.
+  void expect_server_healthy() {
+    auto raw = round_trip(
+      port_, "GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_THAT(raw, StartsWith("HTTP/1.1 200 OK\r\n"));
+    EXPECT_THAT(raw, HasSubstr("\r\n\r\nHello, World!"));
+  }
+
+  std::unique_ptr<weft::node> node_;
+  std::uint16_t port_ = 0;
+};
+
+// -- real clients -------------------------------------------------------------
+
+TEST_F(HttpGatewayTest, CurlGetsTheBenchmarkEndpoints) {
+  auto plain = curl({"-i", url("/plaintext")});
+  EXPECT_THAT(plain, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(plain, HasSubstr("Content-Type: text/plain\r\n"));
+  EXPECT_THAT(plain, HasSubstr("Content-Length: 13\r\n"));
+  EXPECT_THAT(plain, HasSubstr("Date: "));
+  EXPECT_THAT(plain, HasSubstr("\r\n\r\nHello, World!"));
+  EXPECT_EQ(curl({url("/json")}), R"({"message":"Hello, World!"})");
+}
+
+TEST_F(HttpGatewayTest, RequestIdIsKeptOrGenerated) {
+  auto kept = curl({"-i", "-H", "X-Request-Id: trace-42", url("/json")});
+  EXPECT_THAT(kept, HasSubstr("X-Request-Id: trace-42\r\n"));
+  auto made = curl({"-i", url("/json")});
+  EXPECT_THAT(made, HasSubstr("X-Request-Id: "));
+  // A request id with a space is not taken over: a fresh one is made.
+  auto odd = curl({"-i", "-H", "X-Request-Id: a b", url("/json")});
+  EXPECT_THAT(odd, Not(HasSubstr("X-Request-Id: a b")));
+}
+
+TEST_F(HttpGatewayTest, CurlCallsABinaryRouteWithJson) {
+  EXPECT_EQ(curl({"-X", "POST", "-H", "Content-Type: application/json",
+                  "--data", R"({"name":"Ada"})", url("/rpc/hello.greet")}),
+            R"({"text":"Hello, Ada!"})");
+  auto bad = curl({"-i", "-X", "POST", "-H", "Content-Type: application/json",
+                   "--data", "{}", url("/rpc/hello.greet")});
+  EXPECT_THAT(bad, StartsWith("HTTP/1.1 400 "));
+  EXPECT_THAT(bad, HasSubstr(R"({"code":"invalid_argument","message":"name is empty"})"));
+  auto missing = curl({"-i", "-X", "POST", "--data", "{}", url("/rpc/nope")});
+  EXPECT_THAT(missing, StartsWith("HTTP/1.1 404 "));
+  auto get = curl({"-i", url("/rpc/hello.greet")});
+  EXPECT_THAT(get, StartsWith("HTTP/1.1 405 "));
+  EXPECT_THAT(get, HasSubstr("Allow: POST\r\n"));
+}
+
+TEST_F(HttpGatewayTest, RpcAnswersProtobufInKind) {
+  weft::examples::hello::Greet greet;
+  greet.set_name("Bob");
+  auto body = greet.SerializeAsString();
+  auto raw = round_trip(
+    port_, absl::StrCat("POST /rpc/hello.greet HTTP/1.1\r\nHost: t\r\n"
+                        "Content-Type: application/x-protobuf\r\n"
+                        "Content-Length: ", body.size(),
+                        "\r\nConnection: close\r\n\r\n", body));
+  ASSERT_THAT(raw, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(raw, HasSubstr("Content-Type: application/x-protobuf\r\n"));
+  weft::examples::hello::Greeting reply;
+  ASSERT_TRUE(reply.ParseFromString(raw.substr(raw.find("\r\n\r\n") + 4)));
+  EXPECT_EQ(reply.text(), "Hello, Bob!");
+}
+
+TEST_F(HttpGatewayTest, CurlRoutesWithParametersFormsAndBodies) {
+  EXPECT_EQ(curl({url("/hello/Ada%20L?greeting=Hi")}), "Hi, Ada L!");
+  EXPECT_EQ(curl({url("/items/42")}), R"({"id":42})");
+  EXPECT_EQ(curl({url("/files/a/b.txt")}), R"({"path":"a/b.txt"})");
+  auto created = curl({"-i", "-H", "Content-Type: application/json",
+                       "--data", R"({"n":1})", url("/items")});
+  EXPECT_THAT(created, StartsWith("HTTP/1.1 201 Created\r\n"));
+  EXPECT_THAT(created, HasSubstr("Location: /items/1\r\n"));
+  EXPECT_THAT(created, HasSubstr(R"({"created":{"n":1}})"));
+  // JSON objects print their fields in any order.
+  auto form = curl({"--data", "a=1&b=x+y%21", url("/form")});
+  EXPECT_THAT(form, HasSubstr(R"("a":"1")"));
+  EXPECT_THAT(form, HasSubstr(R"("b":"x y!")"));
+  auto multipart = curl({"-F", "name=Ada", "-F", "note=hi there", url("/form")});
+  EXPECT_THAT(multipart, HasSubstr(R"("name":"Ada")"));
+  EXPECT_THAT(multipart, HasSubstr(R"("note":"hi there")"));
+  // Expect: 100-continue with a chunked body (curl waits for the 100).
+  EXPECT_EQ(curl({"-H", "Expect: 100-continue", "-H",
+                  "Transfer-Encoding: chunked", "-H",
+                  "Content-Type: text/plain", "--data-binary", "streamed",
+                  url("/rpc/echo.fn")}),
+            "streamed");
+}
+
+TEST_F(HttpGatewayTest, NotFoundAndMethodNotAllowedWithAllow) {
+  auto missing = curl({"-i", url("/items/abc")});
+  EXPECT_THAT(missing, StartsWith("HTTP/1.1 404 Not Found\r\n"));
+  auto wrong = curl({"-i", "-X", "PUT", url("/items/7")});
+  EXPECT_THAT(wrong, StartsWith("HTTP/1.1 405 Method Not Allowed\r\n"));
+  EXPECT_THAT(wrong, HasSubstr("Allow: DELETE, GET, HEAD, OPTIONS\r\n"));
+  auto options = curl({"-i", "-X", "OPTIONS", url("/items/7")});
+  EXPECT_THAT(options, StartsWith("HTTP/1.1 204 No Content\r\n"));
+  EXPECT_THAT(options, HasSubstr("Allow: DELETE, GET, HEAD, OPTIONS\r\n"));
+  auto deleted = curl({"-i", "-X", "DELETE", url("/items/7")});
+  EXPECT_THAT(deleted, StartsWith("HTTP/1.1 204 No Content\r\n"));
+  EXPECT_THAT(deleted, Not(HasSubstr("Content-Length")));
+}
+
+TEST_F(HttpGatewayTest, MiddlewareAppliesToHttpRoutes) {
+  EXPECT_THAT(curl({"-i", url("/me")}), StartsWith("HTTP/1.1 403 Forbidden"));
+  EXPECT_EQ(curl({"-H", "X-Token: secret", url("/me")}), "ada");
+}
+
+TEST_F(HttpGatewayTest, HttpRequestPushesToABinaryClient) {
+  std::mutex mutex;
+  std::condition_variable arrived;
+  std::vector<std::string> pushes;
+  weft::client_options opts;
+  opts.port = node_->binary_port();
+  opts.reconnect = false;
+  opts.client_id = "alice";
+  opts.on_push = [&](weft::push_message msg) {
+    std::lock_guard<std::mutex> guard{mutex};
+    pushes.push_back(absl::StrCat(msg.route, ":", msg.body.bytes().view()));
+    arrived.notify_all();
+  };
+  auto client
+    = weft::client::connect(node_->system(), node_->reactors(), opts);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto answer = curl({"-i", url("/notify?client_id=alice&text=from%20http")});
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 202 Accepted\r\n"));
+  std::unique_lock<std::mutex> lock{mutex};
+  ASSERT_TRUE(arrived.wait_for(lock, 10s, [&] { return !pushes.empty(); }));
+  EXPECT_EQ(pushes.front(), "demo.notify:from http");
+  lock.unlock();
+  (*client).reset();
+}
+
+TEST_F(HttpGatewayTest, HealthAndReadiness) {
+  EXPECT_EQ(curl({url("/health")}), R"({"status":"ok"})");
+  EXPECT_EQ(curl({url("/ready")}), R"({"ready":true})");
+}
+
+TEST_F(HttpGatewayTest, PythonHttpClientFeatures) {
+  child_process py{"/usr/bin/python3",
+                   {absl::StrCat(script_dir, "http_client_check.py"),
+                    absl::StrCat(port_)},
+                   weft::testing::child_options{}};
+  auto code = py.wait_exit(60s);
+  ASSERT_TRUE(code.has_value()) << py.output();
+  EXPECT_EQ(*code, 0) << py.stdout_output() << py.output();
+}
+
+// -- raw sockets ---------------------------------------------------------------
+
+TEST_F(HttpGatewayTest, PipelinedResponsesComeInOrder) {
+  std::string batch;
+  for (int i = 0; i < 40; ++i)
+    batch += absl::StrCat("GET /items/", i, " HTTP/1.1\r\nHost: t\r\n\r\n");
+  batch += "GET /json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  auto raw = round_trip(port_, batch);
+  ASSERT_EQ(responses_in(raw), 41) << raw;
+  std::size_t at = 0;
+  for (int i = 0; i < 40; ++i) {
+    auto found = raw.find(absl::StrCat("{\"id\":", i, "}"), at);
+    ASSERT_NE(found, std::string::npos) << "response " << i << " out of order";
+    at = found;
+  }
+  EXPECT_THAT(raw.substr(at), HasSubstr(R"({"message":"Hello, World!"})"));
+}
+
+TEST_F(HttpGatewayTest, HeadHasHeadersButNoBody) {
+  auto raw = round_trip(
+    port_, "HEAD /json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_THAT(raw, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(raw, HasSubstr("Content-Length: 27\r\n"));
+  EXPECT_TRUE(absl::EndsWith(raw, "\r\n\r\n")) << raw;
+}
+
+TEST_F(HttpGatewayTest, Http10ClosesUnlessKeepAlive) {
+  auto raw = round_trip(port_, "GET /json HTTP/1.0\r\n\r\n");
+  EXPECT_THAT(raw, HasSubstr("Connection: close\r\n"));
+  auto kept = round_trip(port_,
+                         "GET /json HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                         "GET /json HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(responses_in(kept), 2);
+  EXPECT_THAT(kept, HasSubstr("Connection: keep-alive\r\n"));
+}
+
+TEST_F(HttpGatewayTest, ChunkedRequestBody) {
+  auto raw = round_trip(
+    port_, "POST /rpc/echo.fn HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+           "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+           "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n");
+  EXPECT_THAT(raw, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(raw, HasSubstr("\r\n\r\nhello world"));
+}
+
+TEST_F(HttpGatewayTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  // The client sends the head only and waits for 100 Continue (no timing:
+  // the answer must come before any body byte is sent).
+  auto fd = connect_to(port_);
+  ASSERT_TRUE(fd);
+  send_all(fd, "POST /rpc/echo.fn HTTP/1.1\r\nHost: t\r\nContent-Type: a/b\r\n"
+               "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  auto interim = read_until(fd, "\r\n\r\n");
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  send_all(fd, "hello");
+  auto final_answer = read_until(fd, "hello");
+  EXPECT_THAT(final_answer, StartsWith("HTTP/1.1 200 OK\r\n"));
+}
+
+TEST_F(HttpGatewayTest, HalfClosedClientStillGetsItsAnswers) {
+  auto raw = round_trip(port_,
+                        "GET /items/1 HTTP/1.1\r\nHost: t\r\n\r\n"
+                        "GET /items/2 HTTP/1.1\r\nHost: t\r\n\r\n",
+                        10s, true);
+  EXPECT_EQ(responses_in(raw), 2) << raw;
+  EXPECT_THAT(raw, HasSubstr(R"({"id":2})"));
+  EXPECT_THAT(raw, Not(HasSubstr("<timeout>")));
+}
+
+struct bad_case {
+  const char* name;
+  std::string bytes;
+  int status;
+};
+
+std::vector<bad_case> bad_cases() {
+  const std::string post = "POST /rpc/echo.fn HTTP/1.1\r\nHost: t\r\n";
+  return {
+    {"content length with transfer encoding",
+     post + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     400},
+    {"duplicate content length",
+     post + "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
+    {"content length list", post + "Content-Length: 3, 3\r\n\r\nabc", 400},
+    {"invalid content length", post + "Content-Length: +3\r\n\r\nabc", 400},
+    {"chunked not last",
+     post + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400},
+    {"gzip then chunked",
+     post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+    {"gzip alone", post + "Transfer-Encoding: gzip\r\n\r\nabc", 400},
+    {"chunked twice",
+     post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "0\r\n\r\n",
+     400},
+    {"bad chunk size", post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+    {"overflowing chunk size",
+     post + "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", 400},
+    {"obs-fold", "GET /json HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n 2\r\n\r\n", 400},
+    {"bare LF", "GET /json HTTP/1.1\nHost: t\n\n", 400},
+    {"space before colon", "GET /json HTTP/1.1\r\nHost : t\r\n\r\n", 400},
+    {"HTTP/1.0 with transfer encoding",
+     "POST /rpc/echo.fn HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     400},
+    {"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400},
+    {"target too long",
+     absl::StrCat("GET /", std::string(2000, 'a'), " HTTP/1.1\r\n\r\n"), 414},
+    {"request line without end", absl::StrCat("GET /", std::string(8000, 'a')),
+     414},
+    {"header too large",
+     absl::StrCat("GET /json HTTP/1.1\r\nX-Big: ", std::string(5000, 'b'),
+                  "\r\n\r\n"),
+     431},
+    {"too many headers", [] {
+       std::string s = "GET /json HTTP/1.1\r\n";
+       for (int i = 0; i < 30; ++i)
+         s += absl::StrCat("X-", i, ": v\r\n");
+       return s + "\r\n";
+     }(),
+     431},
+    {"body too large", post + "Content-Length: 1000000\r\n\r\n", 413},
+    {"route body too large",
+     "POST /small HTTP/1.1\r\nHost: t\r\nX-Token: secret\r\n"
+     "Content-Length: 17\r\n\r\n",
+     413},
+    {"chunked body too large",
+     post + "Transfer-Encoding: chunked\r\n\r\n20000\r\n"
+            + std::string(70000, 'x'),
+     413},
+    {"unsupported version", "GET /json HTTP/1.9\r\nHost: t\r\n\r\n", 400},
+    {"malformed version", "GET /json HTTP/2.0\r\nHost: t\r\n\r\n", 400},
+  };
+}
+
+TEST_F(HttpGatewayTest, AmbiguousFramingAndLimitsCostOneConnection) {
+  for (const auto& c : bad_cases()) {
+    SCOPED_TRACE(c.name);
+    auto raw = round_trip(port_, c.bytes);
+    EXPECT_THAT(raw, StartsWith(absl::StrCat("HTTP/1.1 ", c.status, " ")))
+      << raw;
+    EXPECT_THAT(raw, HasSubstr("Connection: close\r\n"));
+    EXPECT_EQ(responses_in(raw), 1) << raw;
+    expect_server_healthy();
+  }
+}
+
+TEST_F(HttpGatewayTest, OversizedBodyIsRefusedWithoutReadingIt) {
+  // 100 MB announced, none sent: the answer comes from the head alone.
+  auto raw = round_trip(port_,
+                        "POST /rpc/echo.fn HTTP/1.1\r\nHost: t\r\n"
+                        "Content-Length: 100000000\r\n"
+                        "Expect: 100-continue\r\n\r\n");
+  EXPECT_THAT(raw, StartsWith("HTTP/1.1 413 "));
+  EXPECT_THAT(raw, Not(HasSubstr("100 Continue")));
+  expect_server_healthy();
+}
+
+TEST_F(HttpGatewayTest, SlowHeadIsTimedOut) {
+  start([](weft::node_config& cfg) {
+    cfg.http_header_timeout = absl::Milliseconds(300);
+  });
+  auto raw = round_trip(port_, "GET /json HTTP/1.1\r\nHost: t\r\n", 20s);
+  EXPECT_THAT(raw, StartsWith("HTTP/1.1 408 "));
+  expect_server_healthy();
+}
+
+TEST_F(HttpGatewayTest, SlowBodyIsTimedOut) {
+  start([](weft::node_config& cfg) {
+    cfg.http_body_rate_grace = absl::Milliseconds(300);
+    cfg.http_min_body_rate = 1000;
+  });
+  auto raw = round_trip(port_,
+                        "POST /rpc/echo.fn HTTP/1.1\r\nHost: t\r\n"
+                        "Content-Length: 50000\r\n\r\nabc",
+                        20s);
+  EXPECT_THAT(raw, StartsWith("HTTP/1.1 408 "));
+  expect_server_healthy();
+}
+
+TEST_F(HttpGatewayTest, IdleKeepAliveConnectionCloses) {
+  start([](weft::node_config& cfg) {
+    cfg.http_idle_timeout = absl::Milliseconds(300);
+  });
+  auto raw = round_trip(port_, "GET /json HTTP/1.1\r\nHost: t\r\n\r\n", 20s);
+  EXPECT_THAT(raw, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(raw, Not(HasSubstr("<timeout>")));
+  expect_server_healthy();
+}
+
+TEST_F(HttpGatewayTest, ReadyTurnsFalseWhileDraining) {
+  // A keep-alive connection opened before the drain asks /ready after it
+  // began: the listener flips readiness before asking connections to end.
+  auto raw = round_trip(
+    port_, "GET /ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_THAT(raw, HasSubstr(R"({"ready":true})"));
+  EXPECT_TRUE(node_->drain().ok());
+  auto after = round_trip(
+    port_, "GET /ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 2s);
+  // The listening socket is closed: no answer at all, or 503.
+  EXPECT_THAT(after, Not(HasSubstr(R"({"ready":true})")));
+}
+
+TEST_F(HttpGatewayTest, DifferentialAgainstH11) {
+  child_process py{"/usr/bin/python3",
+                   {absl::StrCat(script_dir, "h11_differential.py"),
+                    absl::StrCat(port_)},
+                   weft::testing::child_options{}};
+  auto code = py.wait_exit(120s);
+  ASSERT_TRUE(code.has_value()) << py.output();
+  if (*code == 77)
+    GTEST_SKIP() << "python3-h11 is not installed";
+  EXPECT_EQ(*code, 0) << py.stdout_output() << py.output();
+}
+
+} // namespace
