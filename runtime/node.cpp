@@ -294,7 +294,7 @@ absl::Status node::listen_http() {
                     [this](const endpoint& at) {
                       return http::start_http_gateway(
                         system(), *reactors_, router_,
-                        http_options(config_, at), log_);
+                        http_options(config_, at), log_, registry_);
                     });
 }
 

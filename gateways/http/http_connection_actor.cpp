@@ -9,6 +9,7 @@
 #include <absl/strings/match.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_split.h>
 #include <absl/strings/strip.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -53,6 +54,8 @@ enum class target_kind {
   rpc,
   /// A route declared with blueprint::http.
   http_route,
+  /// GET /events: the connection becomes a Server-Sent Events stream.
+  events,
 };
 
 /// One request of the connection, from its head until its response is
@@ -77,6 +80,8 @@ struct exchange {
   /// rpc / http_route: the route's full name and the path parameters.
   std::string route;
   std::vector<http_path_pattern::param> params;
+  /// events: the topics to follow (?topic=a&topic=b).
+  std::vector<std::string> topics;
   /// The handler's answer must come by then (504 after).
   absl::Time deadline = absl::InfiniteFuture();
   std::optional<dispatch_ticket> ticket;
@@ -105,6 +110,11 @@ struct http_connection_state {
   /// arrived, its body has not.
   bool reading = false;
   bool close_requested = false;
+  /// The connection carries an event stream (GET /events): pushes are
+  /// written as events; nothing more is read.
+  bool streaming = false;
+  std::uint64_t event_seq = 0;
+  absl::Time last_stream_write;
   /// When the current request's first byte, its body's start and the last
   /// activity happened (for the header, body-rate and idle timeouts).
   absl::Time request_started = absl::InfiniteFuture();
@@ -327,6 +337,23 @@ std::uint64_t route_head(connection_self self, exchange& ex,
     local(200, json_content_type, R"({"status":"ok"})");
     return limits.max_body_bytes;
   }
+  if (path == "/events" && method == "GET") {
+    if (!st.ctx.registry) {
+      local(503, json_content_type,
+            error_json(errc::unavailable, "no event streams on this node"));
+      return limits.max_body_bytes;
+    }
+    ex.kind = target_kind::events;
+    auto q = target.find('?');
+    if (q != absl::string_view::npos) {
+      auto query = parse_urlencoded(target.substr(q + 1));
+      if (query.ok())
+        for (auto& [k, v] : *query)
+          if (k == "topic" && !v.empty())
+            ex.topics.push_back(std::move(v));
+    }
+    return limits.max_body_bytes;
+  }
   if (path == "/ready" && get_like) {
     bool draining = st.ctx.draining && st.ctx.draining->load();
     if (draining)
@@ -441,7 +468,7 @@ void on_head(connection_self self) {
                                  absl::Hex(st.channel->id()), "-",
                                  absl::Hex(ex.seq));
   ex.keep_alive_10 = head.version == 10 && head.keep_alive;
-  if (!head.keep_alive) {
+  if (!head.keep_alive || st.last_request) {
     ex.close_after = true;
     st.last_request = true;
   }
@@ -474,6 +501,8 @@ void on_complete(connection_self self) {
   ex.continue_owed = false;
   if (ex.kind == target_kind::local)
     finish_local(self, ex);
+  else if (ex.kind == target_kind::events)
+    ex.ready = true; // the stream starts once it is at the front
   else
     dispatch(self, ex, *st.reader);
   st.reader->next();
@@ -527,6 +556,85 @@ void process_input(connection_self self) {
   write_ready(self);
 }
 
+/// One chunk of a chunked response body.
+shared_bytes chunk_of(absl::string_view text) {
+  return shared_bytes::copy_of(
+    absl::StrCat(absl::Hex(text.size()), "\r\n", text, "\r\n"));
+}
+
+void arm_timer(connection_self self);
+
+/// Writes `text` to the event stream as one chunk.
+void stream_write(connection_self self, absl::string_view text) {
+  auto& st = self->state;
+  std::vector<shared_bytes> slices;
+  slices.push_back(chunk_of(text));
+  st.channel->send(std::move(slices));
+  st.last_stream_write = absl::Now();
+}
+
+/// Ends the event stream (the last chunk), if one runs.
+void end_stream(connection_self self) {
+  auto& st = self->state;
+  if (!st.streaming)
+    return;
+  st.streaming = false;
+  std::vector<shared_bytes> slices;
+  slices.push_back(shared_bytes::copy_of("0\r\n\r\n"));
+  st.channel->send(std::move(slices));
+}
+
+/// The exchange of GET /events reached the front: answers with the
+/// stream's head and a first event naming the client id, then registers
+/// the connection with the registry (for pushes by id, topics, broadcasts).
+void start_stream(connection_self self, exchange& ex,
+                  std::vector<shared_bytes>& batch) {
+  auto& st = self->state;
+  st.streaming = true;
+  st.stop_reading = true;
+  std::map<std::string, std::string> extra{{"cache-control", "no-cache"}};
+  response_head head;
+  head.content_type = "text/event-stream";
+  head.chunked = true;
+  head.request_id = ex.request_id;
+  head.extra = &extra;
+  batch.push_back(
+    shared_bytes::copy_of(write_head(head, st.dates.at(absl::Now()))));
+  batch.push_back(chunk_of(absl::StrCat(
+    "event: weft.hello\ndata: {\"client_id\":\"", st.client_id, "\"}\n\n")));
+  st.last_stream_write = absl::Now();
+  st.ctx.stats->responses.fetch_add(1, std::memory_order_relaxed);
+  self->send(st.ctx.registry, client_atom_v, st.client_id,
+             caf::actor_cast<caf::actor>(self));
+  // anon_send: the registry's answer (a count) is not wanted here.
+  for (const auto& topic : ex.topics)
+    caf::anon_send(st.ctx.registry, join_topic_atom_v, st.client_id, topic);
+}
+
+/// A push for this connection's client: one event of the stream.
+void on_push(connection_self self, const push_message& msg) {
+  auto& st = self->state;
+  if (!st.streaming || st.close_requested)
+    return;
+  if (st.channel->bytes_queued() > st.ctx.options->limits.max_stream_backlog) {
+    st.ctx.log.warn("http.slow_consumer",
+                    {{"peer", st.channel->remote_address()},
+                     {"queued", st.channel->bytes_queued()}});
+    st.streaming = false;
+    st.close_requested = true;
+    st.channel->close();
+    return;
+  }
+  std::string event = absl::StrCat("id: ", ++st.event_seq, "\n");
+  if (!msg.route.empty() && msg.route.find_first_of("\r\n") == std::string::npos)
+    absl::StrAppend(&event, "event: ", msg.route, "\n");
+  // Each line of the body is one data line; the client joins them with LF.
+  for (auto line : absl::StrSplit(msg.body.bytes().view(), '\n'))
+    absl::StrAppend(&event, "data: ", absl::StripSuffix(line, "\r"), "\n");
+  event += "\n";
+  stream_write(self, event);
+}
+
 /// Writes the responses that are ready at the front, in order.
 void write_ready(connection_self self) {
   auto& st = self->state;
@@ -541,6 +649,11 @@ void write_ready(connection_self self) {
       }
       break;
     }
+    if (front.kind == target_kind::events) {
+      start_stream(self, front, batch);
+      st.exchanges.clear(); // nothing is read after a stream's request
+      break;
+    }
     for (auto& slice : front.out)
       batch.push_back(std::move(slice));
     close = front.close_after;
@@ -550,12 +663,28 @@ void write_ready(connection_self self) {
   }
   if (!batch.empty())
     st.channel->send(std::move(batch));
+  if (st.streaming) {
+    arm_timer(self); // keep-alive comments
+    return;
+  }
   if (close || (st.stop_reading && st.exchanges.empty())) {
     if (!st.close_requested) {
       st.close_requested = true;
       st.exchanges.clear();
       st.channel->close();
     }
+    // Everything is answered: the drain need not wait for the socket's
+    // linger (the client's FIN).
+    if (st.drain_promise) {
+      st.drain_promise->deliver(ok_atom_v);
+      st.drain_promise.reset();
+    }
+    return;
+  }
+  // The idle timer starts once the last answer is out.
+  if (st.exchanges.empty()) {
+    st.last_activity = absl::Now();
+    arm_timer(self);
   }
 }
 
@@ -569,7 +698,9 @@ void arm_timer(connection_self self) {
   if (st.reader->started() && st.body_started == absl::InfiniteFuture())
     next = std::min(next, st.request_started + limits.header_timeout);
   next = std::min(next, st.body_check_at);
-  if (st.exchanges.empty() && !st.reader->started())
+  if (st.streaming)
+    next = std::min(next, st.last_stream_write + limits.stream_keepalive);
+  else if (st.exchanges.empty() && !st.reader->started())
     next = std::min(next, st.last_activity + limits.idle_timeout);
   for (const auto& ex : st.exchanges)
     if (!ex.ready)
@@ -605,6 +736,12 @@ void on_tick(connection_self self) {
       return;
     }
     st.body_check_at = now + absl::Seconds(1);
+  }
+  if (st.streaming) {
+    if (now - st.last_stream_write >= limits.stream_keepalive)
+      stream_write(self, ": keep-alive\n\n");
+    arm_timer(self);
+    return;
   }
   if (st.exchanges.empty() && !st.reader->started()
       && now - st.last_activity >= limits.idle_timeout) {
@@ -664,8 +801,10 @@ caf::behavior connection(connection_self self,
         s.exchanges.pop_back();
         s.reading = false;
       }
+      end_stream(self);
       write_ready(self);
     },
+    [self](push_atom, const push_message& msg) { on_push(self, msg); },
     [self](routes_atom, const route_table_ref& ref) {
       self->state.dispatcher.update(ref.ptr);
     },
@@ -684,19 +823,24 @@ caf::behavior connection(connection_self self,
     },
     [self](drain_atom, caf::timespan) -> caf::result<ok_atom> {
       auto& s = self->state;
-      // Requests already read are answered; nothing more is read, and the
-      // last response closes the connection.
-      s.stop_reading = true;
-      if (s.reading) {
-        // Its body will not be read: it gets no answer.
-        s.exchanges.pop_back();
-        s.reading = false;
+      end_stream(self);
+      if (s.reader->started() && !s.stop_reading) {
+        // A request is on its way in: it is read to its end and answered
+        // (GET /ready then says 503), and its answer closes the connection.
+        s.last_request = true;
+        if (s.reading)
+          s.exchanges.back().close_after = true;
+      } else {
+        // Requests already read are answered; nothing more is read, and
+        // the last response closes the connection.
+        s.stop_reading = true;
+        if (!s.exchanges.empty())
+          s.exchanges.back().close_after = true;
       }
-      if (!s.exchanges.empty())
-        s.exchanges.back().close_after = true;
-      write_ready(self);
       s.drain_promise = self->make_response_promise<ok_atom>();
-      return *s.drain_promise;
+      auto promise = *s.drain_promise;
+      write_ready(self);
+      return promise;
     },
   };
 }

@@ -30,15 +30,21 @@ struct http_connection_context {
   /// Starts the request ids this gateway makes: random per gateway, so ids
   /// of different nodes and restarts do not collide.
   std::string id_prefix;
+  /// The node's client registry (actors/client_registry.hpp): an event
+  /// stream (GET /events) registers its client id there and receives the
+  /// pushes and topic publications sent to it.
+  caf::actor registry;
   logger log;
 };
 
 /// Spawns the actor of one accepted HTTP connection: it reads requests
 /// (request_reader), answers the built-in endpoints, dispatches the rest
 /// through route_dispatcher to the same handler actors as the binary
-/// protocol, and writes the responses in request order. Handles io_read /
-/// io_sent / io_closed from the channel, tick_atom (its timers),
-/// (routes_atom, route_table_ref) and (drain_atom, timespan) -> ok_atom.
+/// protocol, and writes the responses in request order; GET /events turns
+/// the connection into a Server-Sent Events stream of its pushes. Handles
+/// io_read / io_sent / io_eof / io_closed from the channel, tick_atom (its
+/// timers), (routes_atom, route_table_ref), (push_atom, push_message) and
+/// (drain_atom, timespan) -> ok_atom.
 /// The caller then starts the channel with the returned actor.
 caf::actor spawn_http_connection(caf::actor_system& sys,
                                  std::shared_ptr<io::channel> channel,

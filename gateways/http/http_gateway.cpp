@@ -140,11 +140,10 @@ caf::behavior listener_actor(listener_self self, io::reactor_pool* pool,
 
 } // namespace
 
-absl::StatusOr<http_gateway> start_http_gateway(caf::actor_system& sys,
-                                                io::reactor_pool& pool,
-                                                const caf::actor& router,
-                                                http_gateway_options opts,
-                                                logger log) {
+absl::StatusOr<http_gateway>
+start_http_gateway(caf::actor_system& sys, io::reactor_pool& pool,
+                   const caf::actor& router, http_gateway_options opts,
+                   logger log, caf::actor registry) {
   // A head must fit the reactor's hand-over, whatever the limits say.
   opts.channel.max_unit_bytes = std::max<std::size_t>(
     opts.channel.max_unit_bytes, opts.limits.max_header_bytes);
@@ -161,6 +160,7 @@ absl::StatusOr<http_gateway> start_http_gateway(caf::actor_system& sys,
   std::random_device entropy;
   ctx.id_prefix = absl::StrCat(absl::Hex(entropy(), absl::kZeroPad8));
   ctx.log = log;
+  ctx.registry = std::move(registry);
   result.listener = sys.spawn(listener_actor, &pool, router, ctx);
   caf::scoped_actor self{sys};
   caf::error failure;

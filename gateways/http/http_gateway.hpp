@@ -29,13 +29,13 @@ struct http_gateway {
 };
 
 /// Binds opts.host:opts.port on `pool` and serves the routes of `router`
-/// (actors/router.hpp) over HTTP/1.1, following its changes. Blocks the
-/// calling thread (not an actor) until listening. `pool` must outlive the
-/// gateway's actors.
-absl::StatusOr<http_gateway> start_http_gateway(caf::actor_system& sys,
-                                                io::reactor_pool& pool,
-                                                const caf::actor& router,
-                                                http_gateway_options opts,
-                                                logger log);
+/// (actors/router.hpp) over HTTP/1.1, following its changes; event streams
+/// register with `registry` (actors/client_registry.hpp) for pushes, if
+/// given. Blocks the calling thread (not an actor) until listening. `pool`
+/// must outlive the gateway's actors.
+absl::StatusOr<http_gateway>
+start_http_gateway(caf::actor_system& sys, io::reactor_pool& pool,
+                   const caf::actor& router, http_gateway_options opts,
+                   logger log, caf::actor registry = {});
 
 } // namespace weft::http

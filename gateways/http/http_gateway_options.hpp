@@ -36,6 +36,11 @@ struct http_limits {
   /// Requests of one connection read and not yet answered; past it the
   /// connection stops reading (TCP back-pressure on a pipelining client).
   std::size_t max_pipelined = 32;
+  /// Event streams (GET /events): a comment line after this much silence
+  /// keeps proxies from closing them, and a stream whose client leaves this
+  /// many bytes unread is closed (slow consumer).
+  absl::Duration stream_keepalive = absl::Seconds(15);
+  std::size_t max_stream_backlog = 1024 * 1024;
 };
 
 /// Settings of the HTTP/1.1 gateway.

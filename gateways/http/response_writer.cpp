@@ -95,7 +95,9 @@ std::string write_head(const response_head& head, absl::string_view date) {
   if (!head.content_type.empty())
     absl::StrAppend(&out, "Content-Type: ", head.content_type, "\r\n");
   bool no_body = head.status < 200 || head.status == 204 || head.status == 304;
-  if (!no_body)
+  if (head.chunked)
+    out += "Transfer-Encoding: chunked\r\n";
+  else if (!no_body)
     absl::StrAppend(&out, "Content-Length: ", head.content_length, "\r\n");
   if (!head.allow.empty())
     absl::StrAppend(&out, "Allow: ", head.allow, "\r\n");

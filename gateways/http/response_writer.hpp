@@ -17,6 +17,8 @@ struct response_head {
   /// Empty: no Content-Type header.
   absl::string_view content_type;
   std::uint64_t content_length = 0;
+  /// "Transfer-Encoding: chunked" instead of a Content-Length (streams).
+  bool chunked = false;
   /// "Connection: close" (the connection ends after this response).
   bool close = false;
   /// "Connection: keep-alive" (an HTTP/1.0 client asked for it).
