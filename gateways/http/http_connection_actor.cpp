@@ -87,6 +87,10 @@ struct exchange {
   std::optional<dispatch_ticket> ticket;
   /// The serialized response, once ready.
   std::vector<shared_bytes> out;
+  /// A file body, streamed after `out` in slices as the socket takes them
+  /// (never read whole into memory); `file_sent` bytes are queued so far.
+  std::optional<payload> file;
+  std::uint64_t file_sent = 0;
 };
 
 struct http_connection_state {
@@ -162,9 +166,10 @@ exchange* find_exchange(http_connection_state& st, std::uint64_t seq) {
 
 /// Serializes a response into `ex` and marks it ready.
 void finish_exchange(connection_self self, exchange& ex, response_head head,
-                     shared_bytes body) {
+                     shared_bytes body,
+                     std::optional<payload> file = std::nullopt) {
   auto& st = self->state;
-  head.content_length = body.size();
+  head.content_length = file ? file->size() : body.size();
   head.close = head.close || ex.close_after;
   head.keep_alive_10 = ex.keep_alive_10;
   head.request_id = ex.request_id;
@@ -174,6 +179,8 @@ void finish_exchange(connection_self self, exchange& ex, response_head head,
   bool no_body = head.status < 200 || head.status == 204 || head.status == 304;
   if (!ex.head_only && !no_body && !body.empty())
     ex.out.push_back(std::move(body));
+  if (!ex.head_only && !no_body && file && file->size() > 0)
+    ex.file = std::move(file);
   ex.ready = true;
   ex.ticket.reset();
   st.ctx.stats->responses.fetch_add(1, std::memory_order_relaxed);
@@ -216,20 +223,10 @@ void on_answer(connection_self self, std::uint64_t seq,
   }
   head.content_type = rsp.content_type;
   head.extra = &rsp.metadata;
-  shared_bytes body;
-  if (rsp.body.is_file()) {
-    auto all = rsp.body.read_all(max_typed_body);
-    if (!all.ok()) {
-      finish_with_error(self, *ex, code_of(all.status()),
-                        all.status().message());
-      write_ready(self);
-      return;
-    }
-    body = std::move(*all);
-  } else {
-    body = rsp.body.bytes();
-  }
-  finish_exchange(self, *ex, head, std::move(body));
+  if (rsp.body.is_file())
+    finish_exchange(self, *ex, head, {}, std::move(rsp.body));
+  else
+    finish_exchange(self, *ex, head, rsp.body.bytes());
   write_ready(self);
   resume_reading(self);
 }
@@ -635,6 +632,46 @@ void on_push(connection_self self, const push_message& msg) {
   stream_write(self, event);
 }
 
+/// Bytes of file body queued in the reactor ahead of the socket: enough to
+/// keep it busy between two io_sent, little enough to stay small.
+constexpr std::size_t file_write_ahead = 512 * 1024;
+constexpr std::size_t file_slice = 128 * 1024;
+
+/// Adds slices of `ex`'s file body to `batch` while the reactor holds less
+/// than file_write_ahead; true once the whole file is queued. A file that
+/// cannot be read any more ends the connection (its length was promised).
+bool queue_file(connection_self self, exchange& ex,
+                std::vector<shared_bytes>& batch) {
+  auto& st = self->state;
+  std::uint64_t queued = st.channel->bytes_queued();
+  for (const auto& b : batch)
+    queued += b.size();
+  auto size = ex.file->size();
+  for (int slices = 0; slices < 64 && ex.file_sent < size
+                       && queued < file_write_ahead;
+       ++slices) {
+    auto n = static_cast<std::size_t>(
+      std::min<std::uint64_t>(file_slice, size - ex.file_sent));
+    auto slice = ex.file->read(ex.file_sent, n);
+    if (!slice.ok() || slice->size() != n) {
+      st.ctx.log.warn("http.file_read_failed",
+                      {{"peer", st.channel->remote_address()},
+                       {"error", slice.ok() ? "short read"
+                                            : slice.status().message()}});
+      st.close_requested = true;
+      st.channel->abort();
+      return false;
+    }
+    ex.file_sent += n;
+    queued += n;
+    batch.push_back(std::move(*slice));
+  }
+  if (ex.file_sent < size)
+    return false;
+  ex.file.reset();
+  return true;
+}
+
 /// Writes the responses that are ready at the front, in order.
 void write_ready(connection_self self) {
   auto& st = self->state;
@@ -656,6 +693,9 @@ void write_ready(connection_self self) {
     }
     for (auto& slice : front.out)
       batch.push_back(std::move(slice));
+    front.out.clear();
+    if (front.file && !queue_file(self, front, batch))
+      break; // the rest of the file goes once the socket took this much
     close = front.close_after;
     st.exchanges.pop_front();
     if (close)
@@ -791,7 +831,8 @@ caf::behavior connection(connection_self self,
       process_input(self);
       arm_timer(self);
     },
-    [self](io_sent_atom, std::uint64_t) {},
+    // The reactor's queue fell low: the next slices of a file body.
+    [self](io_sent_atom, std::uint64_t) { write_ready(self); },
     [self](io_eof_atom) {
       // The client sent all it will: answer what was read, then close. A
       // request cut short by the EOF gets no answer.

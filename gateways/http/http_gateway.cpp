@@ -150,6 +150,9 @@ start_http_gateway(caf::actor_system& sys, io::reactor_pool& pool,
   // A client may half-close after its last request and still read the
   // answers (RFC 9112 §9.6).
   opts.channel.half_close = true;
+  // io_sent when the queue falls to a quarter of a file body's write-ahead.
+  if (opts.channel.sent_low_watermark == 0)
+    opts.channel.sent_low_watermark = 128 * 1024;
   http_gateway result;
   result.stats = std::make_shared<http_stats>();
   http_connection_context ctx;

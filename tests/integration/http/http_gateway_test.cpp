@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -121,6 +122,8 @@ protected:
   void TearDown() override {
     if (node_)
       node_->stop();
+    if (!file_path_.empty())
+      ::unlink(file_path_.c_str());
   }
 
   /// Starts a node serving the demo app and the test's routes over HTTP
@@ -157,6 +160,31 @@ protected:
       {}});
     guarded.get("/me", [](const weft::http_request&, weft::context& ctx) {
       return weft::http_response::text(*ctx.value("user"));
+    });
+    // Blocks its handler actor (never do this outside a test) to pass the
+    // handler timeout.
+    guarded.get("/slow", [](const weft::http_request&, weft::context&) {
+      std::this_thread::sleep_for(1500ms);
+      return weft::http_response::text("late");
+    });
+    // A 3 MiB file, streamed from disk by the gateway.
+    // Per process: ctest runs the cases of this suite in parallel.
+    file_path_ = absl::StrCat(::testing::TempDir(), "weft_http_download_",
+                              ::getpid(), ".bin");
+    file_bytes_.clear();
+    for (int i = 0; file_bytes_.size() < 3 * 1024 * 1024; ++i)
+      file_bytes_ += absl::StrCat(i, ",");
+    {
+      std::ofstream out{file_path_, std::ios::binary};
+      out << file_bytes_;
+    }
+    guarded.get("/download", [path = file_path_](const weft::http_request&,
+                                                 weft::context&)
+                  -> absl::StatusOr<weft::http_response> {
+      auto body = weft::payload::from_file(path);
+      if (!body.ok())
+        return body.status();
+      return weft::http_response::file(std::move(*body), "text/csv");
     });
     weft::route_options small;
     small.max_body_bytes = 16;
@@ -196,6 +224,8 @@ protected:
 
   std::unique_ptr<weft::node> node_;
   std::uint16_t port_ = 0;
+  std::string file_path_;
+  std::string file_bytes_;
 };
 
 // -- real clients -------------------------------------------------------------
@@ -402,6 +432,25 @@ TEST_F(HttpGatewayTest, PipelinedResponsesComeInOrder) {
   EXPECT_THAT(raw.substr(at), HasSubstr(R"({"message":"Hello, World!"})"));
 }
 
+TEST_F(HttpGatewayTest, FileBodyIsStreamedInOrder) {
+  auto raw = round_trip(
+    port_, "GET /download HTTP/1.1\r\nHost: t\r\nX-Token: secret\r\n\r\n"
+           "HEAD /download HTTP/1.1\r\nHost: t\r\nX-Token: secret\r\n\r\n"
+           "GET /json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    30s);
+  ASSERT_THAT(raw, StartsWith("HTTP/1.1 200 OK\r\n"));
+  auto length = absl::StrCat("Content-Length: ", file_bytes_.size(), "\r\n");
+  EXPECT_THAT(raw, HasSubstr(length));
+  auto body_at = raw.find("\r\n\r\n") + 4;
+  ASSERT_GE(raw.size(), body_at + file_bytes_.size());
+  EXPECT_TRUE(raw.compare(body_at, file_bytes_.size(), file_bytes_) == 0);
+  // Then the HEAD (headers only) and the JSON, in order.
+  auto rest = raw.substr(body_at + file_bytes_.size());
+  EXPECT_THAT(rest, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(rest, HasSubstr(length));
+  EXPECT_TRUE(absl::EndsWith(rest, R"({"message":"Hello, World!"})")) << rest.substr(0, 300);
+}
+
 TEST_F(HttpGatewayTest, HeadHasHeadersButNoBody) {
   auto raw = round_trip(
     port_, "HEAD /json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
@@ -560,6 +609,22 @@ TEST_F(HttpGatewayTest, SlowBodyIsTimedOut) {
                         20s);
   EXPECT_THAT(raw, StartsWith("HTTP/1.1 408 "));
   expect_server_healthy();
+}
+
+TEST_F(HttpGatewayTest, SlowHandlerIsAnsweredGatewayTimeout) {
+  start([](weft::node_config& cfg) {
+    cfg.handler_timeout = absl::Milliseconds(300);
+  });
+  // The 504 comes at the handler timeout; the late answer is dropped and
+  // the connection goes on with the next request.
+  auto raw = round_trip(port_,
+                        "GET /slow HTTP/1.1\r\nHost: t\r\nX-Token: secret\r\n\r\n"
+                        "GET /json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                        20s);
+  EXPECT_THAT(raw, StartsWith("HTTP/1.1 504 Gateway Timeout\r\n"));
+  EXPECT_THAT(raw, HasSubstr(R"("code":"deadline_exceeded")"));
+  EXPECT_THAT(raw, HasSubstr(R"({"message":"Hello, World!"})"));
+  EXPECT_THAT(raw, Not(HasSubstr("late")));
 }
 
 TEST_F(HttpGatewayTest, IdleKeepAliveConnectionCloses) {
