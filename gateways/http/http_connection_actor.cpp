@@ -262,8 +262,15 @@ void dispatch(connection_self self, exchange& ex, request_reader& reader) {
   auto& body = reader.body();
   if (ex.kind == target_kind::rpc) {
     auto type = media_type(head.content_type);
-    // No content type means JSON; an empty JSON body is the empty object.
-    if (type.empty())
+    // A protobuf route reads anything but protobuf as JSON (so that
+    // `curl -d`, which says urlencoded, works); no content type means JSON.
+    const auto& table = st.dispatcher.table();
+    const route_binding* binding = nullptr;
+    if (table)
+      if (auto r = table->routes.find(ex.route); r != table->routes.end())
+        binding = r->second.get();
+    bool typed = binding && binding->spec->request_prototype;
+    if (type.empty() || (typed && type != protobuf_content_type))
       type = json_content_type;
     if (type == json_content_type && body.empty())
       body = "{}";
