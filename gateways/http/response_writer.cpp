@@ -1,5 +1,8 @@
 #include "gateways/http/response_writer.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include <absl/strings/ascii.h>
 #include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
@@ -108,9 +111,13 @@ std::string write_head(const response_head& head, absl::string_view date) {
       if (name.empty() || name[0] == ':' || !valid_header_name(name)
           || reserved_header(name))
         continue;
-      for (auto line : absl::StrSplit(value, '\n'))
-        if (valid_header_value(line))
-          absl::StrAppend(&out, name, ": ", line, "\r\n");
+      // One header line per line of the value; a value with any invalid
+      // line (a CR, a NUL) is dropped whole.
+      std::vector<absl::string_view> lines = absl::StrSplit(value, '\n');
+      if (!std::all_of(lines.begin(), lines.end(), valid_header_value))
+        continue;
+      for (auto line : lines)
+        absl::StrAppend(&out, name, ": ", line, "\r\n");
     }
   }
   if (head.close)
