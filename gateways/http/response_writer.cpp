@@ -95,7 +95,8 @@ std::string write_head(const response_head& head, absl::string_view date) {
   out.reserve(160);
   absl::StrAppend(&out, "HTTP/1.1 ", head.status, " ",
                   reason_phrase(head.status), "\r\nDate: ", date, "\r\n");
-  if (!head.content_type.empty())
+  // A handler's content type is untrusted text too.
+  if (!head.content_type.empty() && valid_header_value(head.content_type))
     absl::StrAppend(&out, "Content-Type: ", head.content_type, "\r\n");
   bool no_body = head.status < 200 || head.status == 204 || head.status == 304;
   if (head.chunked)

@@ -56,6 +56,12 @@ TEST(ResponseWriterTest, HandlerHeadersCannotInjectOrOverride) {
   EXPECT_THAT(text, Not(HasSubstr(":status")));
 }
 
+TEST(ResponseWriterTest, ContentTypeWithCrlfIsDropped) {
+  response_head head;
+  head.content_type = "text/plain\r\nX-Injected: 1";
+  EXPECT_THAT(write_head(head, "d"), Not(HasSubstr("Injected")));
+}
+
 TEST(ResponseWriterTest, DateIsImfFixdateAndCachedPerSecond) {
   weft::http::date_cache dates;
   auto t = absl::FromUnixSeconds(1795355100); // 2026-11-22 13:45:00 UTC
