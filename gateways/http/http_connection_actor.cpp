@@ -258,7 +258,9 @@ void dispatch(connection_self self, exchange& ex, request_reader& reader) {
   req.client_id = st.client_id;
   req.connection_id = st.channel->id();
   req.message_id = static_cast<std::uint32_t>(ex.seq);
-  req.deadline_ns = absl::ToUnixNanos(ex.deadline);
+  req.deadline_ns = ex.deadline == absl::InfiniteFuture()
+                      ? 0
+                      : absl::ToUnixNanos(ex.deadline);
   auto& body = reader.body();
   if (ex.kind == target_kind::rpc) {
     auto type = media_type(head.content_type);
@@ -749,6 +751,7 @@ void arm_timer(connection_self self) {
     next = std::min(next, st.last_stream_write + limits.stream_keepalive);
   else if (st.exchanges.empty() && !st.reader->started())
     next = std::min(next, st.last_activity + limits.idle_timeout);
+
   for (const auto& ex : st.exchanges)
     if (!ex.ready)
       next = std::min(next, ex.deadline);

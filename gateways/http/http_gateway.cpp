@@ -147,6 +147,17 @@ start_http_gateway(caf::actor_system& sys, io::reactor_pool& pool,
   // A head must fit the reactor's hand-over, whatever the limits say.
   opts.channel.max_unit_bytes = std::max<std::size_t>(
     opts.channel.max_unit_bytes, opts.limits.max_header_bytes);
+  // A zero timeout or rate turns that check off.
+  auto off_if_zero = [](absl::Duration& d) {
+    if (d <= absl::ZeroDuration())
+      d = absl::InfiniteDuration();
+  };
+  off_if_zero(opts.limits.header_timeout);
+  off_if_zero(opts.limits.idle_timeout);
+  off_if_zero(opts.limits.stream_keepalive);
+  off_if_zero(opts.handler_timeout);
+  if (opts.limits.min_body_rate == 0)
+    opts.limits.body_rate_grace = absl::InfiniteDuration();
   // A client may half-close after its last request and still read the
   // answers (RFC 9112 §9.6).
   opts.channel.half_close = true;

@@ -630,6 +630,21 @@ TEST_F(HttpGatewayTest, SlowHandlerIsAnsweredGatewayTimeout) {
   EXPECT_THAT(raw, Not(HasSubstr("late")));
 }
 
+TEST_F(HttpGatewayTest, ZeroTimeoutsAreOff) {
+  start([](weft::node_config& cfg) {
+    cfg.http_header_timeout = absl::ZeroDuration();
+    cfg.http_idle_timeout = absl::ZeroDuration();
+    cfg.http_min_body_rate = 0;
+    cfg.handler_timeout = absl::ZeroDuration();
+  });
+  auto raw = round_trip(port_,
+                        "GET /json HTTP/1.1\r\nHost: t\r\n\r\n"
+                        "GET /items/5 HTTP/1.1\r\nHost: t\r\n"
+                        "Connection: close\r\n\r\n");
+  EXPECT_EQ(responses_in(raw), 2) << raw;
+  EXPECT_THAT(raw, HasSubstr(R"({"id":5})"));
+}
+
 TEST_F(HttpGatewayTest, IdleKeepAliveConnectionCloses) {
   start([](weft::node_config& cfg) {
     cfg.http_idle_timeout = absl::Milliseconds(300);
