@@ -301,6 +301,17 @@ absl::Status register_blueprint(router_self self, const blueprint& bp) {
       if (auto pattern = http_path_pattern::parse(r.spec->http_path);
           !pattern.ok())
         return pattern.status();
+      // One route per method and path, whatever blueprints they are in.
+      auto key = absl::StrCat(r.spec->http_method, " ", r.spec->http_path);
+      bool taken = !seen.emplace(absl::StrCat("http:", key), 0).second;
+      for (const auto& [name, served] : st.routes)
+        taken = taken
+                || (served.spec->http_method == r.spec->http_method
+                    && served.spec->http_path == r.spec->http_path);
+      if (taken)
+        return make_status(errc::already_exists,
+                           absl::StrCat("HTTP route ", key,
+                                        " is registered already"));
     }
     if (r.spec->pool.empty()) {
       r.pool = own_pool(r.name);

@@ -177,5 +177,26 @@ TEST_F(RouterTest, BadBlueprintsAreRefusedWhole) {
   EXPECT_EQ(t->routes.at("keyed")->key_field, 1);
 }
 
+TEST_F(RouterTest, HttpRoutesNeedAValidPatternAndAFreeMethodAndPath) {
+  auto page = [](const http_request&, context&) {
+    return http_response::text("x");
+  };
+  blueprint a{"a"};
+  a.get("/items/{id:int}", page);
+  ASSERT_TRUE(serve(std::move(a)).ok());
+  ASSERT_TRUE(table()->routes.contains("a.GET /items/{id:int}"));
+  // The same method and path from another blueprint is refused...
+  blueprint b{"b"};
+  b.get("/items/{id:int}", page);
+  EXPECT_EQ(code_of(serve(std::move(b))), errc::already_exists);
+  // ...another method on it is fine, and a bad pattern is refused.
+  blueprint c{"c"};
+  c.del("/items/{id:int}", page);
+  EXPECT_TRUE(serve(std::move(c)).ok());
+  blueprint d{"d"};
+  d.get("/files/{*rest}/more", page);
+  EXPECT_EQ(code_of(serve(std::move(d))), errc::invalid_argument);
+}
+
 } // namespace
 } // namespace weft
