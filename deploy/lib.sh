@@ -9,6 +9,7 @@ WEFT_PACKAGES=(
   libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libisal-dev libxxhash-dev
+  libgoogle-perftools-dev
   libssl-dev
   libboost-dev libhttp-parser-dev
 )

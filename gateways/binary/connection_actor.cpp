@@ -284,12 +284,14 @@ void send_pending(connection_self self) {
               complete(self, r.message_id,
                        make_status(errc_from_code(r.code), r.message));
           }
-          // A request the handler left out of its answer still gets one.
+          // A request the handler left out of its answer still gets one
+          // (the status is built only then: it allocates).
           for (auto id : ids)
-            complete(self, id,
-                     make_status(errc::internal,
-                                 "the handler's batch answer left this "
-                                 "request out"));
+            if (self->state.live.contains(id))
+              complete(self, id,
+                       make_status(errc::internal,
+                                   "the handler's batch answer left this "
+                                   "request out"));
           schedule_flush(self);
         },
         [self, ids](caf::error& err) {

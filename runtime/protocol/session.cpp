@@ -711,8 +711,11 @@ void session::on_tick(absl::Time now) {
     reply.mutable_status()->set_message("deadline passed before the reply");
     auto sent = send(std::move(reply), payload{}, now);
     awaiting_reply_.erase(id);
-    if (sent.ok())
-      outbound_[*sent]->reply_to = 0; // nothing awaits it any more
+    if (sent.ok()) {
+      // Queued rather than written at once: nothing awaits it any more.
+      if (auto o = outbound_.find(*sent); o != outbound_.end())
+        o->second->reply_to = 0;
+    }
     push_cancelled(id, errc::deadline_exceeded, "deadline passed before the reply", false);
   }
   // Our requests whose deadline passed fail and are cancelled at the peer.
@@ -780,38 +783,89 @@ session::send(const weft::wire::MessageHeader& header, payload body,
   if (next_out_id_ == 0 || next_out_id_ > 0xfffffffdu)
     return make_status(errc::unavailable, "message ids exhausted");
   auto id = next_out_id_;
-  auto out = std::make_unique<outbound>();
-  out->id = id;
-  out->priority = priority_of(header);
-  out->kind = header.kind();
-  out->reply_to = header.reply_to();
-  if (!header.AppendToString(&out->header_bytes))
+  // The header is encoded into a scratch string reused by every send, so
+  // a message written at once (below) costs no allocation for it.
+  auto& header_bytes = header_scratch_;
+  header_bytes.clear();
+  if (!header.AppendToString(&header_bytes))
     return make_status(errc::internal, "cannot encode a message header");
   // The id and total_size are the session's: appended after the caller's
   // fields rather than set on a copy of its header (a protobuf copy per
   // message). A parser keeps the last value of a scalar field, so these
   // override whatever the caller left there.
-  append_varint_field(out->header_bytes, id_field, id);
+  append_varint_field(header_bytes, id_field, id);
   if (body.size() != 0 || header.total_size() != 0)
-    append_varint_field(out->header_bytes, total_size_field, body.size());
+    append_varint_field(header_bytes, total_size_field, body.size());
   if (peer_ready_) {
-    if (auto st = check_peer_limits(*out, body.size()); !st.ok())
+    if (auto st = check_peer_limits(header_bytes.size(), body.size());
+        !st.ok())
       return st;
   }
   next_out_id_ += 2;
-  out->total = body.size();
-  out->body = std::move(body);
-  if (awaiting != nullptr)
-    awaiting->reply_id = id;
   if (header.kind() == weft::wire::KIND_REQUEST)
     outstanding_[id] = header.deadline_ms() > 0
                          ? now + absl::Milliseconds(header.deadline_ms())
                          : absl::InfiniteFuture();
+  if (write_now(id, header_bytes, body)) {
+    // Written whole: the message never enters the queues, so a reply
+    // ends its request here rather than in take_output.
+    ++stats_.messages_out;
+    if (awaiting != nullptr)
+      awaiting_reply_.erase(header.reply_to());
+    return id;
+  }
+  auto out = std::make_unique<outbound>();
+  out->id = id;
+  out->priority = priority_of(header);
+  out->kind = header.kind();
+  out->reply_to = header.reply_to();
+  out->header_bytes = header_bytes;
+  out->total = body.size();
+  out->body = std::move(body);
+  if (awaiting != nullptr)
+    awaiting->reply_id = id;
   ready_[out->priority].push_back(id);
   unbegun_.push_back(id);
   outbound_.emplace(id, std::move(out));
   data_stalled_ = false;
   return id;
+}
+
+bool session::write_now(std::uint32_t id, const std::string& header_bytes,
+                        const payload& body) {
+  // Only when nothing waits in the queues: then neither a message of
+  // higher priority nor an older id could have gone first. The bytes
+  // written ahead of take_output are bounded by one chunk, as a frame in
+  // progress would be, so a later urgent message waits no longer than it
+  // would behind a chunk.
+  if (!peer_ready_ || state_ == state::closed || body.is_file()
+      || !unbegun_.empty() || data_.size() >= opt_.chunk_size)
+    return false;
+  for (const auto& queue : ready_)
+    if (!queue.empty())
+      return false;
+  auto total = body.size();
+  auto frame_len = header_length_size + header_bytes.size() + total
+                   + checksum_size;
+  if (!fits_one_frame(frame_len, total)
+      || send_window_ < static_cast<std::int64_t>(frame_len))
+    return false;
+  auto header = bytes_of(header_bytes);
+  const auto& bytes = body.bytes();
+  data_.message(id, header, bytes, checksum::of(header, bytes.span()));
+  send_window_ -= static_cast<std::int64_t>(frame_len);
+  return true;
+}
+
+bool session::fits_one_frame(std::uint64_t frame_len,
+                             std::uint64_t total) const {
+  // A MESSAGE frame takes its whole length from the connection window in
+  // one go. The peer returns credit once half its window is consumed, so
+  // only frames up to half the window are sure to get credit; larger ones
+  // (and bodies above a chunk) go chunked, which adapts to the credit.
+  auto whole_limit = std::min<std::uint64_t>(
+    peer_.max_frame_size, peer_.initial_connection_window / 2);
+  return frame_len <= whole_limit && total <= opt_.chunk_size;
 }
 
 void session::cancel(std::uint32_t id, errc code, absl::string_view reason) {
@@ -876,7 +930,7 @@ session::write_result session::write_one(outbound& out) {
   if (!out.begun) {
     // Messages queued before the peer's SETTINGS arrived meet its limits
     // only now.
-    if (auto st = check_peer_limits(out, out.total); !st.ok()) {
+    if (auto st = check_peer_limits(out.header_bytes.size(), out.total); !st.ok()) {
       fail_outbound(out, st);
       return write_result::finished;
     }
@@ -884,13 +938,7 @@ session::write_result session::write_one(outbound& out) {
       return write_result::blocked_slot;
     auto frame_len = header_length_size + out.header_bytes.size() + out.total
                      + checksum_size;
-    // A MESSAGE frame takes its whole length from the connection window in
-    // one go. The peer returns credit once half its window is consumed, so
-    // only frames up to half the window are sure to get credit; larger ones
-    // (and bodies above a chunk) go chunked, which adapts to the credit.
-    auto whole_limit = std::min<std::uint64_t>(
-      peer_.max_frame_size, peer_.initial_connection_window / 2);
-    if (frame_len <= whole_limit && out.total <= opt_.chunk_size) {
+    if (fits_one_frame(frame_len, out.total)) {
       if (send_window_ < static_cast<std::int64_t>(frame_len))
         return write_result::blocked_connection;
       auto body = out.body.read_all(out.total);
@@ -963,7 +1011,7 @@ bool session::begin_older(std::uint32_t id) {
       continue;
     }
     auto& older = *o->second;
-    if (auto st = check_peer_limits(older, older.total); !st.ok()) {
+    if (auto st = check_peer_limits(older.header_bytes.size(), older.total); !st.ok()) {
       unbegun_.pop_front();
       fail_outbound(older, st);
       drop_outbound(older_id);
@@ -977,12 +1025,12 @@ bool session::begin_older(std::uint32_t id) {
   return true;
 }
 
-absl::Status session::check_peer_limits(const outbound& out,
+absl::Status session::check_peer_limits(std::size_t header_size,
                                        std::uint64_t total) const {
   auto header_limit = std::min(peer_.max_header_size, peer_.max_frame_size);
-  if (out.header_bytes.size() > header_limit)
+  if (header_size > header_limit)
     return make_status(errc::header_too_large,
-                       absl::StrCat("header of ", out.header_bytes.size(),
+                       absl::StrCat("header of ", header_size,
                                     " bytes exceeds the peer's limit of ",
                                     header_limit));
   if (total > peer_.max_message_size)
@@ -1066,6 +1114,8 @@ std::vector<shared_bytes> session::take_output(std::size_t max_bytes) {
 bool session::wants_write() const {
   if (!control_.empty())
     return true;
+  if (!data_.empty() && state_ != state::closed)
+    return true; // frames written at send()
   if (!peer_ready_ || state_ == state::closed || data_stalled_)
     return false;
   for (const auto& queue : ready_)

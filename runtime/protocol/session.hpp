@@ -247,8 +247,16 @@ private:
   /// increase on the wire; false when a slot is missing for one.
   bool begin_older(std::uint32_t id);
   /// Checks a message against the peer's announced limits.
-  absl::Status check_peer_limits(const outbound& out,
+  absl::Status check_peer_limits(std::size_t header_size,
                                  std::uint64_t total) const;
+  /// Writes message `id` as one MESSAGE frame straight into data_ when
+  /// nothing queued should go first and the window allows; false if it
+  /// must take the queue.
+  bool write_now(std::uint32_t id, const std::string& header_bytes,
+                 const payload& body);
+  /// A message of `frame_len` bytes as one frame, `total` of them body,
+  /// goes as a single MESSAGE frame rather than chunked.
+  bool fits_one_frame(std::uint64_t frame_len, std::uint64_t total) const;
 
   role role_;
   session_options opt_;
@@ -264,6 +272,8 @@ private:
   frame_decoder decoder_;
   frame_writer control_;
   frame_writer data_;
+  /// The encoded header of the message being sent (capacity reused).
+  std::string header_scratch_;
   std::vector<session_event> events_;
 
   // Inbound.

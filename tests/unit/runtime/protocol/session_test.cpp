@@ -336,9 +336,10 @@ TEST(SessionTest, UrgentMessageOvertakesBulkAfterAtMostOneChunk) {
   EXPECT_EQ(got[1].id, *bulk);
 }
 
-TEST(SessionTest, HigherClassesGoFirstWithinOneTakeOutput) {
+TEST(SessionTest, HigherClassesGoFirstAmongWaitingMessages) {
+  // Sent before the peer's SETTINGS arrived, all four wait in the queues;
+  // one take_output then writes them by class.
   session_pair p;
-  p.pump();
   std::vector<std::uint32_t> ids;
   for (auto prio : {weft::wire::PRIORITY_BULK, weft::wire::PRIORITY_NORMAL,
                     weft::wire::PRIORITY_HIGH, weft::wire::PRIORITY_URGENT})
@@ -354,11 +355,61 @@ TEST(SessionTest, HigherClassesGoFirstWithinOneTakeOutput) {
   EXPECT_EQ(got[3].id, ids[0]);
 }
 
-TEST(SessionTest, IdsIncreaseOnTheWireWhenPrioritiesReorderMessages) {
-  // The URGENT message (id 7) overtakes older ones; their BEGIN frames go
-  // first so that the peer sees ids 1, 3, 5, 7 in order.
+TEST(SessionTest, SmallMessagesGoOutAtOnceWhenNothingWaits) {
+  // With the queues empty, a small message is written at send(): in send
+  // order, as MESSAGE frames, before take_output is even called.
   session_pair p;
   p.pump();
+  std::vector<std::uint32_t> ids;
+  for (auto prio : {weft::wire::PRIORITY_BULK, weft::wire::PRIORITY_URGENT})
+    ids.push_back(*p.client().send(testing::one_way(prio),
+                                   payload{shared_bytes::copy_of("x")},
+                                   p.now()));
+  EXPECT_TRUE(p.client().wants_write());
+  EXPECT_EQ(p.client().stats().queued_outbound, 0u);
+  EXPECT_EQ(p.client().stats().messages_out, 2u);
+  p.pump();
+  auto got = of_kind(p.server_events(), kind::message);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, ids[0]);
+  EXPECT_EQ(got[1].id, ids[1]);
+}
+
+TEST(SessionTest, WritingAheadOfTakeOutputStopsAfterOneChunk) {
+  // Messages written at send() sit before anything queued later, so their
+  // bytes are bounded by one chunk: past it, messages wait in the queues
+  // and priorities order them again.
+  session_options opts;
+  opts.chunk_size = 1024;
+  session_pair p{opts, opts};
+  p.pump();
+  std::string body(200, 'b');
+  std::vector<std::uint32_t> bulk;
+  for (int i = 0; i < 20; ++i)
+    bulk.push_back(*p.client().send(testing::one_way(weft::wire::PRIORITY_BULK),
+                                    payload{shared_bytes::copy_of(body)},
+                                    p.now()));
+  auto queued = p.client().stats().queued_outbound;
+  EXPECT_GT(queued, 10u); // about 1024 / 220 were written at once
+  EXPECT_LT(queued, 20u);
+  auto urgent
+    = *p.client().send(testing::one_way(weft::wire::PRIORITY_URGENT),
+                       payload{shared_bytes::copy_of("u")}, p.now());
+  p.pump();
+  auto got = of_kind(p.server_events(), kind::message);
+  ASSERT_EQ(got.size(), 21u);
+  auto at = std::find_if(got.begin(), got.end(),
+                         [&](const auto& ev) { return ev.id == urgent; });
+  ASSERT_NE(at, got.end());
+  // Behind the bytes written at once, ahead of every queued BULK message.
+  EXPECT_EQ(static_cast<std::size_t>(at - got.begin()), 20 - queued);
+}
+
+TEST(SessionTest, IdsIncreaseOnTheWireWhenPrioritiesReorderMessages) {
+  // The URGENT message (id 7) overtakes older ones; their BEGIN frames go
+  // first so that the peer sees ids 1, 3, 5, 7 in order. Sent before the
+  // peer's SETTINGS, so that all four wait and priorities reorder them.
+  session_pair p;
   for (auto prio : {weft::wire::PRIORITY_BULK, weft::wire::PRIORITY_NORMAL,
                     weft::wire::PRIORITY_HIGH, weft::wire::PRIORITY_URGENT})
     ASSERT_TRUE(p.client()
