@@ -42,13 +42,22 @@ blueprint& blueprint::route_actor(std::string name, caf::actor handler,
   return add(std::move(spec));
 }
 
-blueprint& blueprint::http(std::string method, std::string path,
-                           http_handler fn, route_options opts) {
+std::shared_ptr<route_spec> blueprint::http_spec(std::string method,
+                                                std::string path,
+                                                handler_form form,
+                                                route_options opts) {
   auto spec = typed_spec<payload, response>(absl::StrCat(method, " ", path),
-                                            handler_form::function);
+                                            form);
   spec->http_method = std::move(method);
   spec->http_path = std::move(path);
   spec->options = std::move(opts);
+  return spec;
+}
+
+blueprint& blueprint::http(std::string method, std::string path,
+                           http_handler fn, route_options opts) {
+  auto spec = http_spec(std::move(method), std::move(path),
+                        handler_form::function, std::move(opts));
   spec->sync = [fn = std::move(fn)](payload& body, context& ctx)
     -> absl::StatusOr<response> {
     auto req = http_request::from(body, ctx);
@@ -58,6 +67,20 @@ blueprint& blueprint::http(std::string method, std::string path,
     if (!out.ok())
       return out.status();
     return std::move(*out).to_response();
+  };
+  return add(std::move(spec));
+}
+
+blueprint& blueprint::http(std::string method, std::string path,
+                           http_async_handler fn, route_options opts) {
+  auto spec = http_spec(std::move(method), std::move(path),
+                        handler_form::async, std::move(opts));
+  spec->async = [fn = std::move(fn)](payload& body, context& ctx,
+                                     responder out) {
+    auto req = http_request::from(body, ctx);
+    if (!req.ok())
+      return out.fail(req.status());
+    fn(*req, ctx, reply_to<http_response>{std::move(out)});
   };
   return add(std::move(spec));
 }

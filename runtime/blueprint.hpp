@@ -32,6 +32,11 @@ using route_actor_type
 using http_handler = std::function<absl::StatusOr<http_response>(
   const http_request&, context&)>;
 
+/// An HTTP route's asynchronous handler: answers later through `out`
+/// (e.g. from a callback of ctx.ask()).
+using http_async_handler = std::function<void(
+  const http_request&, context&, reply_to<http_response> out)>;
+
 /// A group of routes under a name prefix, with the middleware and error
 /// handlers that apply to them; blueprints nest (mount). Built by plain
 /// code before serving (node::serve), then immutable.
@@ -115,21 +120,29 @@ public:
   ///                                   weft::context&) { ... });
   blueprint& http(std::string method, std::string path, http_handler fn,
                   route_options opts = {});
-  /// http() with the method named.
-  blueprint& get(std::string path, http_handler fn, route_options opts = {}) {
+  /// The same with an asynchronous handler `(const http_request&,
+  /// context&, reply_to<http_response>)`.
+  blueprint& http(std::string method, std::string path, http_async_handler fn,
+                  route_options opts = {});
+  /// http() with the method named; `fn` is either handler form.
+  template <class F>
+  blueprint& get(std::string path, F fn, route_options opts = {}) {
     return http("GET", std::move(path), std::move(fn), std::move(opts));
   }
-  blueprint& post(std::string path, http_handler fn, route_options opts = {}) {
+  template <class F>
+  blueprint& post(std::string path, F fn, route_options opts = {}) {
     return http("POST", std::move(path), std::move(fn), std::move(opts));
   }
-  blueprint& put(std::string path, http_handler fn, route_options opts = {}) {
+  template <class F>
+  blueprint& put(std::string path, F fn, route_options opts = {}) {
     return http("PUT", std::move(path), std::move(fn), std::move(opts));
   }
-  blueprint& patch(std::string path, http_handler fn,
-                   route_options opts = {}) {
+  template <class F>
+  blueprint& patch(std::string path, F fn, route_options opts = {}) {
     return http("PATCH", std::move(path), std::move(fn), std::move(opts));
   }
-  blueprint& del(std::string path, http_handler fn, route_options opts = {}) {
+  template <class F>
+  blueprint& del(std::string path, F fn, route_options opts = {}) {
     return http("DELETE", std::move(path), std::move(fn), std::move(opts));
   }
 
@@ -243,6 +256,12 @@ private:
   }
 
   blueprint& add(std::shared_ptr<route_spec> spec);
+
+  /// The spec of an HTTP route named "<method> <path>" (raw bytes).
+  static std::shared_ptr<route_spec> http_spec(std::string method,
+                                               std::string path,
+                                               handler_form form,
+                                               route_options opts);
 
   std::string prefix_;
   // shared_ptr: specs, middleware and error handlers are immutable once

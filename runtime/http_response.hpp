@@ -7,6 +7,7 @@
 #include <absl/strings/string_view.h>
 #include <google/protobuf/struct.pb.h>
 
+#include "runtime/body_codec.hpp"
 #include "runtime/payload.hpp"
 #include "runtime/request.hpp"
 
@@ -61,6 +62,21 @@ struct http_response {
   /// The weft response that carries it to the gateway: the status under
   /// metadata `:status`, headers under their names.
   response to_response() &&;
+};
+
+/// HTTP responses travel as raw responses (see http_response::to_response),
+/// so that reply_to<http_response> answers an asynchronous HTTP handler.
+template <>
+struct body_codec<http_response> {
+  static std::string type_name() {
+    return "bytes";
+  }
+  static const google::protobuf::Message* prototype() {
+    return nullptr;
+  }
+  static absl::StatusOr<response> encode(const http_response& reply) {
+    return http_response{reply}.to_response();
+  }
 };
 
 } // namespace weft

@@ -186,6 +186,13 @@ protected:
         return body.status();
       return weft::http_response::file(std::move(*body), "text/csv");
     });
+    // An asynchronous handler answers through its reply_to.
+    guarded.get("/later/{n:int}",
+                [](const weft::http_request& req, weft::context&,
+                   weft::reply_to<weft::http_response> out) {
+                  out.deliver(weft::http_response::text(
+                    absl::StrCat("later ", *req.param("n"))).with_status(202));
+                });
     weft::route_options small;
     small.max_body_bytes = 16;
     guarded.post(
@@ -400,6 +407,12 @@ TEST_F(HttpGatewayTest, CurlFollowsAnEventStream) {
   }
   EXPECT_THAT(stream.stdout_output(), HasSubstr("event: weft.hello\n"));
   EXPECT_THAT(stream.stdout_output(), HasSubstr("event: clock\ndata: tock\n"));
+}
+
+TEST_F(HttpGatewayTest, AsynchronousHandlerAnswersThroughReplyTo) {
+  auto answer = curl({"-i", "-H", "X-Token: secret", url("/later/7")});
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 202 Accepted\r\n"));
+  EXPECT_THAT(answer, HasSubstr("\r\n\r\nlater 7"));
 }
 
 TEST_F(HttpGatewayTest, HealthAndReadiness) {
