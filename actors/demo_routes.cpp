@@ -86,6 +86,10 @@ caf::actor spawn_sink_route(caf::actor_system& sys) {
 blueprint demo_app() {
   route_options batches;
   batches.accepts_batches = true;
+  // echo and sink are the benchmarks' routes (docs/benchmarks.md): 1,000
+  // connections with 16 requests each in flight are 16,000 at once, above
+  // the default bound of 4,096 that would answer the rest `overloaded`.
+  batches.max_queue = 65'536;
   blueprint app;
   app.route_actors("echo", spawn_echo_route, batches);
   app.route_actors("sink", spawn_sink_route, batches);

@@ -14,12 +14,16 @@ bool pool_load::try_acquire(std::size_t worker) noexcept {
     total_.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
-  per_worker_[worker].fetch_add(1, std::memory_order_relaxed);
+  // A pool of one counts in total_ alone: one shared atomic less to
+  // bounce between cores per request.
+  if (size_ > 1)
+    per_worker_[worker].fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
 void pool_load::release(std::size_t worker) noexcept {
-  per_worker_[worker].fetch_sub(1, std::memory_order_relaxed);
+  if (size_ > 1)
+    per_worker_[worker].fetch_sub(1, std::memory_order_relaxed);
   total_.fetch_sub(1, std::memory_order_relaxed);
 }
 

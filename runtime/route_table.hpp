@@ -43,7 +43,8 @@ public:
   }
 
   std::int64_t in_flight(std::size_t worker) const noexcept {
-    return per_worker_[worker].load(std::memory_order_relaxed);
+    return size_ > 1 ? per_worker_[worker].load(std::memory_order_relaxed)
+                     : in_flight();
   }
 
   std::size_t workers() const noexcept {

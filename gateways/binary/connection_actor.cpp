@@ -30,8 +30,9 @@ struct connection_state {
   std::shared_ptr<io::channel> channel;
   std::unique_ptr<protocol::session> session;
   connection_context ctx;
-  /// Reused by reply() for every answer (cleared each time).
-  weft::wire::MessageHeader reply_header;
+  /// Reused by reply() for every answer (cleared each time); made at the
+  /// first reply, so that an idle connection does not hold its 200 bytes.
+  std::unique_ptr<weft::wire::MessageHeader> reply_header;
   /// Finds routes, runs middleware and picks handler actors.
   route_dispatcher dispatcher;
   /// "c<connection id>": the client id of this connection's requests.
@@ -52,9 +53,15 @@ struct connection_state {
   /// events are dispatched and sent as one message per handler actor
   /// afterwards.
   std::vector<std::pair<caf::actor, std::vector<request>>> pending;
-  /// Last published session gauges, to update the shared stats by delta.
+  /// Counts and gauges as last published to the gateway's shared stats,
+  /// and counts not published yet. Every connection actor updates the
+  /// same atomics, whose cache lines bounce between cores: they are
+  /// published once per step rather than once per request.
   std::int64_t open_inbound = 0;
   std::int64_t inbound_memory = 0;
+  std::int64_t published_inflight = 0;
+  std::uint64_t unpublished_requests = 0;
+  std::uint64_t unpublished_replies = 0;
 
   connection_state() = default;
   connection_state(const connection_state&) = delete;
@@ -66,7 +73,7 @@ struct connection_state {
     if (!ctx.stats)
       return;
     ctx.stats->active.fetch_sub(1, std::memory_order_relaxed);
-    ctx.stats->inflight.fetch_sub(static_cast<std::int64_t>(inflight),
+    ctx.stats->inflight.fetch_sub(published_inflight,
                                   std::memory_order_relaxed);
     ctx.stats->open_inbound.fetch_sub(open_inbound, std::memory_order_relaxed);
     ctx.stats->inbound_memory.fetch_sub(inbound_memory,
@@ -88,7 +95,9 @@ void reply(connection_self self, std::uint32_t id,
     return;
   // One header reused for every reply: session::send copies what it needs,
   // so no protobuf message is built and destroyed per reply.
-  auto& header = st.reply_header;
+  if (!st.reply_header)
+    st.reply_header = std::make_unique<weft::wire::MessageHeader>();
+  auto& header = *st.reply_header;
   header.Clear();
   header.set_kind(weft::wire::KIND_REPLY);
   header.set_reply_to(id);
@@ -109,7 +118,7 @@ void reply(connection_self self, std::uint32_t id,
       std::string{result.status().message()});
   }
   if (st.session->send(header, std::move(body), absl::Now()).ok())
-    st.ctx.stats->replies.fetch_add(1, std::memory_order_relaxed);
+    ++st.unpublished_replies;
 }
 
 /// Forgets request `id` and gives back its ticket; an empty optional if it
@@ -123,7 +132,6 @@ std::optional<dispatch_ticket> finished_request(connection_self self,
   std::optional<dispatch_ticket> ticket{std::move(found->second)};
   st.live.erase(found);
   --st.inflight;
-  st.ctx.stats->inflight.fetch_sub(1, std::memory_order_relaxed);
   if (st.deferred_consumed > 0
       && st.inflight < st.ctx.options->max_inflight_requests) {
     st.channel->consumed(st.deferred_consumed);
@@ -181,7 +189,7 @@ void dispatch(connection_self self, session_event& ev) {
   if (ev.header.deadline_ms() > 0)
     req.deadline_ns = absl::ToUnixNanos(
       absl::Now() + absl::Milliseconds(ev.header.deadline_ms()));
-  st.ctx.stats->requests.fetch_add(1, std::memory_order_relaxed);
+  ++st.unpublished_requests;
   dispatch_ticket ticket;
   if (auto ready = st.dispatcher.prepare(req, ticket); !ready.ok()) {
     if (kind == weft::wire::KIND_REQUEST) {
@@ -196,7 +204,6 @@ void dispatch(connection_self self, session_event& ev) {
     return; // the ticket gives the pool place back now
   }
   ++st.inflight;
-  st.ctx.stats->inflight.fetch_add(1, std::memory_order_relaxed);
   // Keyed routes keep their order: no request of theirs overtakes another.
   auto urgent
     = ev.header.priority() <= weft::wire::PRIORITY_HIGH && !ticket.keyed();
@@ -367,24 +374,39 @@ void on_closed_session(connection_self self, const session_event& ev) {
   }
 }
 
+void publish_gauges(connection_self self) {
+  auto& st = self->state;
+  auto stats = st.session->stats();
+  auto& shared = *st.ctx.stats;
+  auto publish = [](auto& counter, auto& published, auto now) {
+    if (now != published)
+      counter.fetch_add(now - published, std::memory_order_relaxed);
+    published = now;
+  };
+  publish(shared.open_inbound, st.open_inbound,
+          static_cast<std::int64_t>(stats.open_inbound));
+  publish(shared.inbound_memory, st.inbound_memory,
+          static_cast<std::int64_t>(stats.inbound_memory));
+  publish(shared.inflight, st.published_inflight,
+          static_cast<std::int64_t>(st.inflight));
+  if (st.unpublished_requests > 0)
+    shared.requests.fetch_add(std::exchange(st.unpublished_requests, 0),
+                              std::memory_order_relaxed);
+  if (st.unpublished_replies > 0)
+    shared.replies.fetch_add(std::exchange(st.unpublished_replies, 0),
+                             std::memory_order_relaxed);
+}
+
+/// Publishes the counters (before the bytes go out, so that a client that
+/// got its reply finds it counted), then hands the session's frames to the
+/// reactor.
 void flush(connection_self self) {
+  publish_gauges(self);
   auto& st = self->state;
   protocol::flush_to_channel(*st.session, *st.channel,
                              st.ctx.options->write_ahead);
 }
 
-void publish_gauges(connection_self self) {
-  auto& st = self->state;
-  auto stats = st.session->stats();
-  auto open = static_cast<std::int64_t>(stats.open_inbound);
-  auto memory = static_cast<std::int64_t>(stats.inbound_memory);
-  st.ctx.stats->open_inbound.fetch_add(open - st.open_inbound,
-                                       std::memory_order_relaxed);
-  st.ctx.stats->inbound_memory.fetch_add(memory - st.inbound_memory,
-                                         std::memory_order_relaxed);
-  st.open_inbound = open;
-  st.inbound_memory = memory;
-}
 
 /// Processes session events, writes, and re-arms the timer, until quiet.
 void step(connection_self self) {
@@ -431,7 +453,6 @@ void step(connection_self self) {
     if (events.empty() && !st.session->has_events())
       break;
   }
-  publish_gauges(self);
   if (st.session->closed()) {
     if (!st.channel_closed) {
       st.channel_closed = true;
@@ -463,8 +484,13 @@ caf::behavior connection(connection_self self,
     self->send(st.ctx.registry, client_atom_v, st.client_id,
                caf::actor_cast<caf::actor>(self));
   emit_lifecycle(self, "connection.opened", "");
+  // The session shares the gateway's options (an aliasing pointer into
+  // them) rather than copying them per connection.
   st.session = std::make_unique<protocol::session>(
-    protocol::role::server, st.ctx.options->session, absl::Now());
+    protocol::role::server,
+    std::shared_ptr<const protocol::session_options>(st.ctx.options,
+                                                     &st.ctx.options->session),
+    absl::Now());
   st.ctx.stats->active.fetch_add(1, std::memory_order_relaxed);
   // The server's preface and SETTINGS go out at once (docs/protocol.md §2).
   flush(self);

@@ -152,20 +152,26 @@ struct session::request_entry {
 // -- construction -------------------------------------------------------------
 
 session::session(role r, session_options options, absl::Time now)
+  : session(r, std::make_shared<const session_options>(std::move(options)),
+            now) {
+}
+
+session::session(role r, std::shared_ptr<const session_options> options,
+                 absl::Time now)
   : role_(r),
     opt_(std::move(options)),
-    decoder_(opt_.local.max_frame_size, true),
-    recv_window_(opt_.local.initial_connection_window),
+    // A chunk must at least hold an END chunk's checksum plus one byte, or
+    // a message whose body is all sent could never be ended.
+    chunk_size_(std::max<std::uint32_t>(opt_->chunk_size, 64)),
+    decoder_(opt_->local.max_frame_size, true),
+    recv_window_(opt_->local.initial_connection_window),
     next_out_id_(r == role::client ? 1 : 2),
     send_window_(peer_.initial_connection_window),
     last_received_(now),
-    cancel_tokens_(opt_.cancel_burst),
+    cancel_tokens_(opt_->cancel_burst),
     cancel_refill_(now) {
-  // A chunk must at least hold an END chunk's checksum plus one byte, or a
-  // message whose body is all sent could never be ended.
-  opt_.chunk_size = std::max<std::uint32_t>(opt_.chunk_size, 64);
   control_.preface();
-  control_.settings(opt_.local);
+  control_.settings(opt_->local);
 }
 
 session::~session() = default;
@@ -294,7 +300,7 @@ bool session::charge_connection(std::size_t n) {
 
 void session::consumed_connection(std::size_t n) {
   unacked_connection_ += n;
-  if (unacked_connection_ >= opt_.local.initial_connection_window / 2) {
+  if (unacked_connection_ >= opt_->local.initial_connection_window / 2) {
     control_.window(0, static_cast<std::uint32_t>(unacked_connection_));
     recv_window_ += static_cast<std::int64_t>(unacked_connection_);
     unacked_connection_ = 0;
@@ -324,10 +330,10 @@ void session::on_message(const frame& f, absl::Time now) {
     fail(errc::malformed_frame, "MESSAGE header length exceeds the frame");
     return;
   }
-  if (header_len > opt_.local.max_header_size) {
+  if (header_len > opt_->local.max_header_size) {
     reject(f.id, errc::header_too_large,
            absl::StrCat("header of ", header_len, " bytes exceeds ",
-                        opt_.local.max_header_size));
+                        opt_->local.max_header_size));
     return;
   }
   // The header is parsed straight into the event the owner will get: a
@@ -351,10 +357,10 @@ void session::on_message(const frame& f, absl::Time now) {
               "message header disagrees with its frame (id or total_size)");
     return;
   }
-  if (header.total_size() > opt_.local.max_message_size) {
+  if (header.total_size() > opt_->local.max_message_size) {
     take_back(f.id, errc::message_too_large,
               absl::StrCat("message of ", header.total_size(),
-                           " bytes exceeds ", opt_.local.max_message_size));
+                           " bytes exceeds ", opt_->local.max_message_size));
     return;
   }
   auto header_bytes = f.payload.span().subspan(header_length_size, header_len);
@@ -368,7 +374,7 @@ void session::on_message(const frame& f, absl::Time now) {
   }
   auto deadline = header.deadline_ms() > 0
                     ? now + absl::Milliseconds(header.deadline_ms())
-                    : now + opt_.request_timeout;
+                    : now + opt_->request_timeout;
   ev.body = payload{f.payload.slice(header_length_size + header_len, body_len)};
   deliver_last(f.id, deadline);
 }
@@ -378,16 +384,16 @@ void session::on_begin(const frame& f, absl::Time now) {
     return;
   if (sent_goaway_ && f.id > sent_goaway_last_)
     return;
-  if (inbound_.size() >= opt_.local.max_concurrent_messages) {
+  if (inbound_.size() >= opt_->local.max_concurrent_messages) {
     reject(f.id, errc::too_many_messages,
-           absl::StrCat("more than ", opt_.local.max_concurrent_messages,
+           absl::StrCat("more than ", opt_->local.max_concurrent_messages,
                         " concurrent messages"));
     return;
   }
-  if (f.payload.size() > opt_.local.max_header_size) {
+  if (f.payload.size() > opt_->local.max_header_size) {
     reject(f.id, errc::header_too_large,
            absl::StrCat("header of ", f.payload.size(), " bytes exceeds ",
-                        opt_.local.max_header_size));
+                        opt_->local.max_header_size));
     return;
   }
   auto in = std::make_unique<inbound>();
@@ -401,19 +407,19 @@ void session::on_begin(const frame& f, absl::Time now) {
     return;
   }
   in->total = in->header.total_size();
-  if (in->total > opt_.local.max_message_size) {
+  if (in->total > opt_->local.max_message_size) {
     reject(f.id, errc::message_too_large,
            absl::StrCat("message of ", in->total, " bytes exceeds ",
-                        opt_.local.max_message_size));
+                        opt_->local.max_message_size));
     return;
   }
   if (in->header.deadline_ms() > 0)
     in->deadline = now + absl::Milliseconds(in->header.deadline_ms());
-  in->window = opt_.local.initial_message_window;
+  in->window = opt_->local.initial_message_window;
   in->sum.update(f.payload.span());
-  if (in->total > opt_.spill_threshold
-      || inbound_memory_ + in->total > opt_.memory_budget) {
-    if (auto st = in->open_spill(opt_.spill_dir); !st.ok()) {
+  if (in->total > opt_->spill_threshold
+      || inbound_memory_ + in->total > opt_->memory_budget) {
+    if (auto st = in->open_spill(opt_->spill_dir); !st.ok()) {
       reject(f.id, errc::io_error, std::string{st.message()});
       return;
     }
@@ -468,7 +474,7 @@ void session::on_chunk(const frame& f, absl::Time now) {
   }
   in.sum.update(body);
   in.received += body_len;
-  if (in.total >= opt_.progress_min_size
+  if (in.total >= opt_->progress_min_size
       && (in.received - in.last_progress >= progress_step || end)) {
     in.last_progress = in.received;
     session_event ev;
@@ -484,7 +490,7 @@ void session::on_chunk(const frame& f, absl::Time now) {
   }
   if (!end) {
     in.unacked += len;
-    if (in.unacked >= opt_.local.initial_message_window / 2) {
+    if (in.unacked >= opt_->local.initial_message_window / 2) {
       control_.window(f.id, static_cast<std::uint32_t>(in.unacked));
       in.window += static_cast<std::int64_t>(in.unacked);
       in.unacked = 0;
@@ -503,7 +509,7 @@ void session::on_chunk(const frame& f, absl::Time now) {
   }
   // The deadline counts from the BEGIN frame (docs/protocol.md §4.2).
   auto deadline = in.header.deadline_ms() > 0 ? in.deadline
-                                              : now + opt_.request_timeout;
+                                              : now + opt_->request_timeout;
   auto& ev = new_event(session_event::kind::message);
   ev.header.Swap(&in.header);
   ev.body = in.finish();
@@ -538,9 +544,9 @@ void session::on_cancel(const frame& f, absl::Time now) {
   }
   auto elapsed = absl::ToDoubleSeconds(now - cancel_refill_);
   cancel_refill_ = now;
-  cancel_tokens_ = std::min(opt_.cancel_burst,
+  cancel_tokens_ = std::min(opt_->cancel_burst,
                             cancel_tokens_ + std::max(0.0, elapsed)
-                                               * opt_.cancel_rate);
+                                               * opt_->cancel_rate);
   if (cancel_tokens_ < 1.0) {
     fail(errc::cancel_flood, "the peer exceeded the cancel rate limit");
     return;
@@ -620,7 +626,7 @@ void session::on_ping(const frame& f, absl::Time now) {
     push_event(std::move(ev));
     return;
   }
-  if (control_.frames() >= opt_.max_queued_control) {
+  if (control_.frames() >= opt_->max_queued_control) {
     fail(errc::control_flood, "too many unanswered PINGs queued unread");
     return;
   }
@@ -670,14 +676,14 @@ void session::on_goaway(const frame& f) {
 void session::on_tick(absl::Time now) {
   if (state_ == state::closed)
     return;
-  if (opt_.local.idle_timeout_ms > 0
+  if (opt_->local.idle_timeout_ms > 0
       && now - last_received_
-           >= absl::Milliseconds(opt_.local.idle_timeout_ms)) {
+           >= absl::Milliseconds(opt_->local.idle_timeout_ms)) {
     fail(errc::idle_timeout, "nothing arrived for the idle timeout");
     return;
   }
-  if (opt_.local.heartbeat_interval_ms > 0) {
-    auto interval = absl::Milliseconds(opt_.local.heartbeat_interval_ms);
+  if (opt_->local.heartbeat_interval_ms > 0) {
+    auto interval = absl::Milliseconds(opt_->local.heartbeat_interval_ms);
     if (ping_sent_ != absl::InfiniteFuture()) {
       if (now - ping_sent_ >= interval) {
         fail(errc::heartbeat_timeout, "a heartbeat PING went unanswered");
@@ -741,11 +747,11 @@ absl::Time session::next_timeout() const {
   if (state_ == state::closed)
     return absl::InfiniteFuture();
   auto next = absl::InfiniteFuture();
-  if (opt_.local.idle_timeout_ms > 0)
+  if (opt_->local.idle_timeout_ms > 0)
     next = std::min(next, last_received_
-                            + absl::Milliseconds(opt_.local.idle_timeout_ms));
-  if (opt_.local.heartbeat_interval_ms > 0) {
-    auto interval = absl::Milliseconds(opt_.local.heartbeat_interval_ms);
+                            + absl::Milliseconds(opt_->local.idle_timeout_ms));
+  if (opt_->local.heartbeat_interval_ms > 0) {
+    auto interval = absl::Milliseconds(opt_->local.heartbeat_interval_ms);
     if (ping_sent_ != absl::InfiniteFuture())
       next = std::min(next, ping_sent_ + interval);
     else
@@ -839,7 +845,7 @@ bool session::write_now(std::uint32_t id, const std::string& header_bytes,
   // progress would be, so a later urgent message waits no longer than it
   // would behind a chunk.
   if (!peer_ready_ || state_ == state::closed || body.is_file()
-      || !unbegun_.empty() || data_.size() >= opt_.chunk_size)
+      || !unbegun_.empty() || data_.size() >= chunk_size_)
     return false;
   for (const auto& queue : ready_)
     if (!queue.empty())
@@ -865,7 +871,7 @@ bool session::fits_one_frame(std::uint64_t frame_len,
   // (and bodies above a chunk) go chunked, which adapts to the credit.
   auto whole_limit = std::min<std::uint64_t>(
     peer_.max_frame_size, peer_.initial_connection_window / 2);
-  return frame_len <= whole_limit && total <= opt_.chunk_size;
+  return frame_len <= whole_limit && total <= chunk_size_;
 }
 
 void session::cancel(std::uint32_t id, errc code, absl::string_view reason) {
@@ -958,7 +964,7 @@ session::write_result session::write_one(outbound& out) {
     write_begin(out);
   }
   auto allowed = std::min<std::int64_t>(
-    {static_cast<std::int64_t>(opt_.chunk_size),
+    {static_cast<std::int64_t>(chunk_size_),
      static_cast<std::int64_t>(peer_.max_frame_size), send_window_,
      out.window});
   auto remaining = out.total - out.sent;

@@ -107,6 +107,10 @@ struct session_stats {
 class session {
 public:
   session(role r, session_options options, absl::Time now);
+  /// The same with options shared by many sessions (a gateway's
+  /// connections): one copy instead of one per connection.
+  session(role r, std::shared_ptr<const session_options> options,
+          absl::Time now);
   ~session();
 
   session(const session&) = delete;
@@ -259,7 +263,9 @@ private:
   bool fits_one_frame(std::uint64_t frame_len, std::uint64_t total) const;
 
   role role_;
-  session_options opt_;
+  std::shared_ptr<const session_options> opt_;
+  /// opt_->chunk_size, at least 64.
+  std::uint32_t chunk_size_;
   protocol_settings peer_;
   state state_ = state::open;
   bool peer_ready_ = false;

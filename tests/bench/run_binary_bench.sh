@@ -7,6 +7,7 @@
 #
 # usage: tests/bench/run_binary_bench.sh [BUILD_DIR]      (default: build-bench)
 # env:   CELL_SECONDS (3) and WARMUP_SECONDS (0.5) per echo cell,
+#        WEFTD_FLAGS (extra weftd flags, unquoted words),
 #        BULK_BYTES (1 GiB), IDLE_CONNS (10000), BROKERS (1; 0 skips them).
 #
 # Everything listens on 127.0.0.1 with port 0; every process started here is
@@ -34,8 +35,10 @@ if [[ $hard != unlimited && $hard -lt $((idle_conns + 200)) ]]; then
 fi
 ulimit -n $((idle_conns + 200 > 4096 ? idle_conns + 200 : 4096))
 
-weftd_flags=(--tcp-listen 127.0.0.1:0 --spill-dir "$tmp" --log-level info
-  --max-message-size $((bulk_bytes + 1024)))
+# HTTP off: this is the binary protocol's benchmark. WEFTD_FLAGS adds flags
+# (e.g. --scheduler-threads 1, docs/benchmarks.md "Threads").
+weftd_flags=(--tcp-listen 127.0.0.1:0 --http-listen "" --spill-dir "$tmp"
+  --log-level info --max-message-size $((bulk_bytes + 1024)) ${WEFTD_FLAGS:-})
 start weftd 'address=127\.0\.0\.1:[0-9]+' "$bin/weftd" "${weftd_flags[@]}"
 weft_port=$port
 start ref 'listening [0-9]+' "$bin/weft_echo_ref"
@@ -49,7 +52,7 @@ fi
 
 echo "# weft binary-protocol benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 machine_lines
-echo "# cells of ${cell_s}s after ${warmup_s}s warm-up, 1 load thread"
+echo "# cells of ${cell_s}s after ${warmup_s}s warm-up, 1 load thread; weftd flags: ${WEFTD_FLAGS:-(defaults)}"
 echo
 echo "## 1. Ping-pong echo (messages/s; latency p50/p99 in us)"
 printf '%-26s %10s %10s %7s  %-17s %-17s %s\n' cell weft ref ratio "weft p50/p99" "ref p50/p99" notes

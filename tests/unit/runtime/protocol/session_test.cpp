@@ -192,7 +192,7 @@ TEST(SessionTest, EchoesIdenticallyAtEverySplitPointOfTheStream) {
   auto stream = testing::concat(rec.client().take_output(SIZE_MAX));
   ASSERT_GT(stream.size(), 40u);
   for (std::size_t at = 0; at <= stream.size(); ++at) {
-    session server{role::server, {}, rec.now()};
+    session server{role::server, session_options{}, rec.now()};
     server.on_bytes(shared_bytes::copy_of(stream.substr(0, at)), rec.now());
     server.on_bytes(shared_bytes::copy_of(stream.substr(at)), rec.now());
     auto events = of_kind(server.take_events(), kind::message);
