@@ -17,6 +17,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "gateways/http/date_cache.hpp"
 #include "gateways/http/request_reader.hpp"
 #include "gateways/http/response_writer.hpp"
 #include "gateways/http/status_codes.hpp"

@@ -8,7 +8,7 @@
 
 #include "gateways/http/http_gateway_options.hpp"
 #include "gateways/http/http_stats.hpp"
-#include "gateways/http/route_index.hpp"
+#include "gateways/http/route_index_cache.hpp"
 #include "runtime/io/channel.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/route_table.hpp"

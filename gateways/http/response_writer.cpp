@@ -62,16 +62,6 @@ bool reserved_header(absl::string_view name) {
 
 } // namespace
 
-absl::string_view date_cache::at(absl::Time now) {
-  auto second = absl::ToUnixSeconds(now);
-  if (second != second_) {
-    second_ = second;
-    text_ = absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", now,
-                             absl::UTCTimeZone());
-  }
-  return text_;
-}
-
 bool valid_header_name(absl::string_view name) {
   if (name.empty())
     return false;

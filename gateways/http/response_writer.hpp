@@ -5,7 +5,6 @@
 #include <string>
 
 #include <absl/strings/string_view.h>
-#include <absl/time/time.h>
 
 #include "runtime/errc.hpp"
 
@@ -31,18 +30,6 @@ struct response_head {
   /// name starts with ':' are skipped, a value holding several lines gives
   /// one header per line, and invalid names or values are dropped.
   const std::map<std::string, std::string>* extra = nullptr;
-};
-
-/// Formats the Date header's value once per second. One per connection
-/// actor (no shared state).
-class date_cache {
-public:
-  /// The IMF-fixdate of `now` ("Sun, 22 Nov 2026 13:45:00 GMT").
-  absl::string_view at(absl::Time now);
-
-private:
-  std::int64_t second_ = -1;
-  std::string text_;
 };
 
 /// Writes the status line and headers of a response, with Date and

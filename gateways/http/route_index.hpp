@@ -1,7 +1,6 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -48,19 +47,6 @@ private:
 
   std::shared_ptr<const route_table> table_;
   std::vector<entry> entries_;
-};
-
-/// Builds each table's index once for all connections of a gateway. Any
-/// thread (a mutex guards the last index; taken only when a connection
-/// opens or sees a new table).
-class route_index_cache {
-public:
-  std::shared_ptr<const route_index>
-  get(const std::shared_ptr<const route_table>& table);
-
-private:
-  std::mutex mutex_;
-  std::shared_ptr<const route_index> last_; // guarded by mutex_
 };
 
 } // namespace weft::http

@@ -1,4 +1,5 @@
 #include "gateways/http/response_writer.hpp"
+#include "gateways/http/date_cache.hpp"
 
 #include <map>
 #include <string>

@@ -1,4 +1,5 @@
 #include "gateways/http/route_index.hpp"
+#include "gateways/http/route_index_cache.hpp"
 
 #include <memory>
 #include <string>
