@@ -143,6 +143,16 @@ struct session::outbound {
   checksum sum;
 };
 
+/// Messages waiting to be written (made when the first one has to wait).
+struct session::queues {
+  absl::flat_hash_map<std::uint32_t, std::unique_ptr<outbound>> messages;
+  /// Ids of messages with a frame to write, one queue per priority.
+  /// small_fifo, not std::deque: a fresh queue allocates nothing.
+  std::array<small_fifo<std::uint32_t>, 4> ready;
+  /// Ids of messages whose first frame is not written yet, ascending.
+  small_fifo<std::uint32_t> unbegun;
+};
+
 /// A peer request handed to the owner, not answered yet.
 struct session::request_entry {
   absl::Time deadline = absl::InfiniteFuture();
@@ -561,12 +571,13 @@ void session::on_cancel(const frame& f, absl::Time now) {
   } else if (auto a = awaiting_reply_.find(f.id); a != awaiting_reply_.end()) {
     auto reply_id = a->second.reply_id;
     awaiting_reply_.erase(a);
-    if (auto r = outbound_.find(reply_id); r != outbound_.end()) {
-      if (r->second->begun)
+    if (auto* r = find_outbound(reply_id)) {
+      if (r->begun)
         control_.cancel(reply_id, errc::cancelled, "request cancelled");
       drop_outbound(reply_id);
     }
-  } else if (outbound_.count(f.id) != 0 || outstanding_.count(f.id) != 0) {
+  } else if (find_outbound(f.id) != nullptr
+             || outstanding_.count(f.id) != 0) {
     drop_outbound(f.id);
     outstanding_.erase(f.id);
     ours = true;
@@ -594,10 +605,10 @@ void session::on_window(const frame& f) {
       fail(errc::flow_control_error, "connection window above 2^31-1");
     return;
   }
-  auto i = outbound_.find(f.id);
-  if (i == outbound_.end())
+  auto* found = find_outbound(f.id);
+  if (found == nullptr)
     return;
-  auto& out = *i->second;
+  auto& out = *found;
   out.window += increment;
   if (out.window > max_window) {
     fail(errc::flow_control_error, "message window above 2^31-1");
@@ -605,7 +616,7 @@ void session::on_window(const frame& f) {
   }
   if (out.blocked_window) {
     out.blocked_window = false;
-    ready_[out.priority].push_back(out.id);
+    q_->ready[out.priority].push_back(out.id);
   }
 }
 
@@ -647,11 +658,12 @@ void session::on_goaway(const frame& f) {
   goaway_last_id_ = last;
   // Our messages above `last` were not processed: they fail, retryable.
   std::vector<std::uint32_t> unprocessed;
-  for (const auto& [id, out] : outbound_)
-    if (id > last && out->kind != weft::wire::KIND_REPLY)
-      unprocessed.push_back(id);
+  if (q_)
+    for (const auto& [id, out] : q_->messages)
+      if (id > last && out->kind != weft::wire::KIND_REPLY)
+        unprocessed.push_back(id);
   for (const auto& [id, deadline] : outstanding_)
-    if (id > last && outbound_.count(id) == 0)
+    if (id > last && find_outbound(id) == nullptr)
       unprocessed.push_back(id);
   std::sort(unprocessed.begin(), unprocessed.end());
   for (auto id : unprocessed) {
@@ -719,8 +731,8 @@ void session::on_tick(absl::Time now) {
     awaiting_reply_.erase(id);
     if (sent.ok()) {
       // Queued rather than written at once: nothing awaits it any more.
-      if (auto o = outbound_.find(*sent); o != outbound_.end())
-        o->second->reply_to = 0;
+      if (auto* o = find_outbound(*sent))
+        o->reply_to = 0;
     }
     push_cancelled(id, errc::deadline_exceeded, "deadline passed before the reply", false);
   }
@@ -731,8 +743,8 @@ void session::on_tick(absl::Time now) {
       expired.push_back(id);
   std::sort(expired.begin(), expired.end());
   for (auto id : expired) {
-    auto o = outbound_.find(id);
-    bool on_wire = o == outbound_.end() || o->second->begun;
+    auto* o = find_outbound(id);
+    bool on_wire = o == nullptr || o->begun;
     if (on_wire) {
       control_.cancel(id, errc::deadline_exceeded, "deadline passed");
     }
@@ -830,9 +842,10 @@ session::send(const weft::wire::MessageHeader& header, payload body,
   out->body = std::move(body);
   if (awaiting != nullptr)
     awaiting->reply_id = id;
-  ready_[out->priority].push_back(id);
-  unbegun_.push_back(id);
-  outbound_.emplace(id, std::move(out));
+  auto& queued = queues_made();
+  queued.ready[out->priority].push_back(id);
+  queued.unbegun.push_back(id);
+  queued.messages.emplace(id, std::move(out));
   data_stalled_ = false;
   return id;
 }
@@ -845,11 +858,15 @@ bool session::write_now(std::uint32_t id, const std::string& header_bytes,
   // progress would be, so a later urgent message waits no longer than it
   // would behind a chunk.
   if (!peer_ready_ || state_ == state::closed || body.is_file()
-      || !unbegun_.empty() || data_.size() >= chunk_size_)
+      || data_.size() >= chunk_size_)
     return false;
-  for (const auto& queue : ready_)
-    if (!queue.empty())
+  if (q_) {
+    if (!q_->unbegun.empty())
       return false;
+    for (const auto& queue : q_->ready)
+      if (!queue.empty())
+        return false;
+  }
   auto total = body.size();
   auto frame_len = header_length_size + header_bytes.size() + total
                    + checksum_size;
@@ -891,10 +908,10 @@ void session::cancel(std::uint32_t id, errc code, absl::string_view reason) {
     maybe_finish_drain();
     return;
   }
-  auto o = outbound_.find(id);
-  bool on_wire = (o != outbound_.end() && o->second->begun)
-                 || (o == outbound_.end() && outstanding_.count(id) != 0);
-  if (o == outbound_.end() && outstanding_.count(id) == 0)
+  auto* o = find_outbound(id);
+  bool on_wire = (o != nullptr && o->begun)
+                 || (o == nullptr && outstanding_.count(id) != 0);
+  if (o == nullptr && outstanding_.count(id) == 0)
     return;
   if (on_wire) {
     control_.cancel(id, code, reason);
@@ -1009,23 +1026,27 @@ bool session::begin_older(std::uint32_t id) {
   // (docs/protocol.md §4.1), but priorities reorder messages. So before a
   // message's first frame, every older message that has not started yet
   // gets its BEGIN (not flow-controlled); its chunks follow by priority.
-  while (!unbegun_.empty() && unbegun_.front() < id) {
-    auto older_id = unbegun_.front();
-    auto o = outbound_.find(older_id);
-    if (o == outbound_.end() || o->second->begun) {
-      unbegun_.pop_front();
+  if (!q_)
+    return true;
+  auto& unbegun = q_->unbegun;
+  while (!unbegun.empty() && unbegun.front() < id) {
+    auto older_id = unbegun.front();
+    auto* o = find_outbound(older_id);
+    if (o == nullptr || o->begun) {
+      unbegun.pop_front();
       continue;
     }
-    auto& older = *o->second;
-    if (auto st = check_peer_limits(older.header_bytes.size(), older.total); !st.ok()) {
-      unbegun_.pop_front();
+    auto& older = *o;
+    if (auto st = check_peer_limits(older.header_bytes.size(), older.total);
+        !st.ok()) {
+      unbegun.pop_front();
       fail_outbound(older, st);
       drop_outbound(older_id);
       continue;
     }
     if (open_outbound_ >= peer_.max_concurrent_messages)
       return false;
-    unbegun_.pop_front();
+    unbegun.pop_front();
     write_begin(older);
   }
   return true;
@@ -1064,55 +1085,62 @@ std::vector<shared_bytes> session::take_output(std::size_t max_bytes) {
     return result;
   bool connection_blocked = false;
   auto room = [&] { return data_.empty() || data_.size() < max_bytes; };
-  for (auto& queue : ready_) {
-    // Strict priority: a class gets turns only when the classes above it
-    // have nothing they can send. Within a class, one frame per turn.
-    std::size_t stalled = 0;
-    while (!queue.empty() && !connection_blocked && room()
-           && stalled < queue.size()) {
-      auto id = queue.front();
-      queue.pop_front();
-      auto i = outbound_.find(id);
-      if (i == outbound_.end())
-        continue; // cancelled while queued
-      auto& out = *i->second;
-      switch (write_one(out)) {
-        case write_result::progress:
-          stalled = 0;
-          queue.push_back(id);
-          break;
-        case write_result::finished:
-          stalled = 0;
-          if (!out.failed)
-            ++stats_.messages_out;
-          if (out.kind == weft::wire::KIND_REPLY && out.reply_to != 0)
-            awaiting_reply_.erase(out.reply_to);
-          if (out.open)
-            --open_outbound_;
-          // By key: begin_older may have changed the table meanwhile.
-          outbound_.erase(id);
-          data_stalled_ = false;
-          break;
-        case write_result::blocked_window:
-          out.blocked_window = true; // on_window puts it back in the queue
-          break;
-        case write_result::blocked_slot:
-          queue.push_back(id);
-          ++stalled;
-          break;
-        case write_result::blocked_connection:
-          queue.push_front(id);
-          connection_blocked = true;
-          break;
+  // Nothing in this loop ends the session (which would free the queues).
+  if (q_) {
+    auto& queued = *q_;
+    for (auto& queue : queued.ready) {
+      // Strict priority: a class gets turns only when the classes above it
+      // have nothing they can send. Within a class, one frame per turn.
+      std::size_t stalled = 0;
+      while (!queue.empty() && !connection_blocked && room()
+             && stalled < queue.size()) {
+        auto id = queue.front();
+        queue.pop_front();
+        auto i = queued.messages.find(id);
+        if (i == queued.messages.end())
+          continue; // cancelled while queued
+        auto& out = *i->second;
+        switch (write_one(out)) {
+          case write_result::progress:
+            stalled = 0;
+            queue.push_back(id);
+            break;
+          case write_result::finished:
+            stalled = 0;
+            if (!out.failed)
+              ++stats_.messages_out;
+            if (out.kind == weft::wire::KIND_REPLY && out.reply_to != 0)
+              awaiting_reply_.erase(out.reply_to);
+            if (out.open)
+              --open_outbound_;
+            // By key: begin_older may have changed the table meanwhile.
+            queued.messages.erase(id);
+            data_stalled_ = false;
+            break;
+          case write_result::blocked_window:
+            out.blocked_window = true; // on_window puts it back in the queue
+            break;
+          case write_result::blocked_slot:
+            queue.push_back(id);
+            ++stalled;
+            break;
+          case write_result::blocked_connection:
+            queue.push_front(id);
+            connection_blocked = true;
+            break;
+        }
       }
+      if (connection_blocked || !room())
+        break;
     }
-    if (connection_blocked || !room())
-      break;
   }
   // Nothing could be written although messages wait: wait for credit, a
   // free slot or a new message before wants_write() says yes again.
   data_stalled_ = data_.empty();
   data_.take_into(result);
+  // All written: the queues go (ids left in them name no message).
+  if (q_ && q_->messages.empty())
+    q_.reset();
   maybe_finish_drain();
   return result;
 }
@@ -1122,9 +1150,9 @@ bool session::wants_write() const {
     return true;
   if (!data_.empty() && state_ != state::closed)
     return true; // frames written at send()
-  if (!peer_ready_ || state_ == state::closed || data_stalled_)
+  if (!peer_ready_ || state_ == state::closed || data_stalled_ || !q_)
     return false;
-  for (const auto& queue : ready_)
+  for (const auto& queue : q_->ready)
     if (!queue.empty())
       return true;
   return false;
@@ -1171,8 +1199,10 @@ void session::drop_inbound(std::uint32_t id) {
 }
 
 void session::drop_outbound(std::uint32_t id) {
-  auto i = outbound_.find(id);
-  if (i == outbound_.end())
+  if (!q_)
+    return;
+  auto i = q_->messages.find(id);
+  if (i == q_->messages.end())
     return;
   const auto& out = *i->second;
   if (out.open) {
@@ -1185,7 +1215,20 @@ void session::drop_outbound(std::uint32_t id) {
     if (a != awaiting_reply_.end() && a->second.reply_id == id)
       awaiting_reply_.erase(a);
   }
-  outbound_.erase(i); // its queue entry is skipped when reached
+  q_->messages.erase(i); // its queue entry is skipped when reached
+}
+
+session::queues& session::queues_made() {
+  if (!q_)
+    q_ = std::make_unique<queues>();
+  return *q_;
+}
+
+session::outbound* session::find_outbound(std::uint32_t id) const {
+  if (!q_)
+    return nullptr;
+  auto i = q_->messages.find(id);
+  return i == q_->messages.end() ? nullptr : i->second.get();
 }
 
 void session::maybe_finish_drain() {
@@ -1193,7 +1236,8 @@ void session::maybe_finish_drain() {
     return;
   if (!sent_goaway_ && !peer_going_away_)
     return;
-  if (!awaiting_reply_.empty() || !outbound_.empty() || !inbound_.empty())
+  if (!awaiting_reply_.empty() || (q_ && !q_->messages.empty())
+      || !inbound_.empty())
     return;
   if (peer_going_away_ && !outstanding_.empty())
     return;
@@ -1204,10 +1248,7 @@ void session::close_with(errc code, const std::string& text) {
   state_ = state::closed;
   inbound_.clear();
   inbound_memory_ = 0;
-  outbound_.clear();
-  for (auto& queue : ready_)
-    queue.clear();
-  unbegun_.clear();
+  q_.reset();
   open_outbound_ = 0;
   awaiting_reply_.clear();
   outstanding_.clear();
@@ -1221,7 +1262,7 @@ void session::close_with(errc code, const std::string& text) {
 session_stats session::stats() const {
   auto result = stats_;
   result.open_inbound = inbound_.size();
-  result.queued_outbound = outbound_.size();
+  result.queued_outbound = q_ ? q_->messages.size() : 0;
   result.inbound_memory = inbound_memory_;
   result.awaiting_reply = awaiting_reply_.size();
   result.outstanding_requests = outstanding_.size();

@@ -194,6 +194,7 @@ public:
 private:
   struct inbound;
   struct outbound;
+  struct queues;
   struct request_entry;
   enum class state { open, draining, closed };
 
@@ -250,6 +251,10 @@ private:
   /// Begins every not yet started message older than `id`, so ids
   /// increase on the wire; false when a slot is missing for one.
   bool begin_older(std::uint32_t id);
+  /// The outbound queues, made if there are none.
+  queues& queues_made();
+  /// Queued message `id`, or null.
+  outbound* find_outbound(std::uint32_t id) const;
   /// Checks a message against the peer's announced limits.
   absl::Status check_peer_limits(std::size_t header_size,
                                  std::uint64_t total) const;
@@ -293,12 +298,10 @@ private:
 
   // Outbound.
   std::uint32_t next_out_id_ = 0;
-  absl::flat_hash_map<std::uint32_t, std::unique_ptr<outbound>> outbound_;
-  /// Ids of messages with a frame to write, one queue per priority.
-  /// small_fifo, not std::deque: an idle connection allocates nothing here.
-  std::array<small_fifo<std::uint32_t>, 4> ready_;
-  /// Ids of messages whose first frame is not written yet, ascending.
-  small_fifo<std::uint32_t> unbegun_;
+  /// Messages waiting to be written, with their queues: made when the
+  /// first message has to wait and freed once all are written, so an idle
+  /// connection (or one whose messages all go out at once) holds none.
+  std::unique_ptr<queues> q_;
   std::size_t open_outbound_ = 0;
   std::int64_t send_window_ = 0;
   /// The last take_output could write no message frame; cleared by credit,
