@@ -43,9 +43,10 @@ constexpr std::size_t large_unit_look_ahead = 4 * 1024;
 
 channel::channel(passkey, std::uint64_t id, unique_fd fd,
                  std::string remote_address, std::unique_ptr<framer> cutter,
-                 channel_options opts, internal::reactor* home,
+                 std::shared_ptr<const channel_options> opts,
+                 internal::reactor* home,
                  std::shared_ptr<internal::reactor_inbox> inbox)
-  : id_(id), remote_address_(std::move(remote_address)), opts_(opts),
+  : id_(id), remote_address_(std::move(remote_address)), opts_(std::move(opts)),
     home_(home), inbox_(std::move(inbox)), fd_(std::move(fd)),
     framer_(std::move(cutter)) {}
 
@@ -104,7 +105,7 @@ void channel::consumed(std::size_t bytes) {
   do {
     next = prev > bytes ? prev - bytes : 0;
   } while (!unconsumed_.compare_exchange_weak(prev, next));
-  if (next >= opts_.max_unconsumed)
+  if (next >= opts_->max_unconsumed)
     return;
   // Whoever flips the flag back tells the reactor to read again; see
   // pause_if_needed for the other half of this hand-shake.
@@ -220,7 +221,7 @@ void channel::on_close_request() {
     return; // on_start closes right after registering
   take_queued();
   home_->add_timer(internal::reactor::clock::now()
-                     + absl::ToChronoNanoseconds(opts_.close_timeout),
+                     + absl::ToChronoNanoseconds(opts_->close_timeout),
                    id_);
   write_some();
   if (!finished_)
@@ -271,11 +272,11 @@ bool channel::keep_tail(const std::uint8_t* bytes, std::size_t n,
   }
   // need_ was checked against max_unit_bytes when the framer announced it;
   // a unit of unknown size may not grow past the limit either.
-  if (need_ == 0 && n >= opts_.max_unit_bytes) {
+  if (need_ == 0 && n >= opts_->max_unit_bytes) {
     failure = make_weft_error(errc::protocol_error,
                               absl::StrCat("no complete unit in ", n,
                                            " bytes (max_unit_bytes is ",
-                                           opts_.max_unit_bytes, ")"));
+                                           opts_->max_unit_bytes, ")"));
     return false;
   }
   // Exactly the unit's size when known: its rest is then read straight into
@@ -313,7 +314,7 @@ void channel::read_some() {
     // Where the bytes go: the rest of a unit of known size into its own
     // buffer (the tail), whatever follows into the reactor's scratch, from
     // which cut_units copies the whole units into one exactly-sized batch.
-    const auto read_bytes = std::max<std::size_t>(opts_.min_read_bytes, 1);
+    const auto read_bytes = std::max<std::size_t>(opts_->min_read_bytes, 1);
     auto scratch = home_->read_scratch(read_bytes);
     iovec iov[2];
     int count = 0;
@@ -339,12 +340,12 @@ void channel::read_some() {
     } else if (tail_filled_ > 0) {
       // Unknown size and long already: grow the tail and read into it, but
       // not past the limit.
-      if (tail_filled_ >= opts_.max_unit_bytes) {
+      if (tail_filled_ >= opts_->max_unit_bytes) {
         finish(
           make_weft_error(errc::protocol_error,
                           absl::StrCat("no complete unit in ", tail_filled_,
                                        " bytes (max_unit_bytes is ",
-                                       opts_.max_unit_bytes, ")")),
+                                       opts_->max_unit_bytes, ")")),
           false);
         return;
       }
@@ -387,10 +388,10 @@ void channel::read_some() {
       finish(std::move(failure), false);
       return;
     }
-    if (!full || total >= opts_.max_read_bytes_per_event || read_paused_)
+    if (!full || total >= opts_->max_read_bytes_per_event || read_paused_)
       break;
   }
-  if (eof && opts_.half_close && tail_filled_ == 0) {
+  if (eof && opts_->half_close && tail_filled_ == 0) {
     peer_eof_ = true;
     if (owner_)
       caf::anon_send(owner_, io_eof_atom_v);
@@ -430,11 +431,11 @@ bool channel::cut_region(const std::uint8_t* data, std::size_t size,
       pos += cut->complete;
       continue;
     }
-    if (cut->need > opts_.max_unit_bytes) {
+    if (cut->need > opts_->max_unit_bytes) {
       failure = make_weft_error(errc::protocol_error,
                                 absl::StrCat("a unit of ", cut->need,
                                              " bytes exceeds max_unit_bytes (",
-                                             opts_.max_unit_bytes, ")"));
+                                             opts_->max_unit_bytes, ")"));
       return false;
     }
     // A `need` the bytes already hold says nothing new: treat as unknown.
@@ -510,13 +511,13 @@ bool channel::cut_units(const std::uint8_t* scratch, std::size_t in_scratch,
 }
 
 void channel::pause_if_needed() {
-  if (unconsumed_.load() < opts_.max_unconsumed)
+  if (unconsumed_.load() < opts_->max_unconsumed)
     return;
   read_paused_.store(true);
   // consumed() may have run between the load and the store: if the count is
   // back under the limit, take the pause back (unless consumed() already
   // did and posted a resume, which is then harmless).
-  if (unconsumed_.load() < opts_.max_unconsumed) {
+  if (unconsumed_.load() < opts_->max_unconsumed) {
     bool paused = true;
     read_paused_.compare_exchange_strong(paused, false);
   }
@@ -568,7 +569,7 @@ void channel::write_some() {
     bytes_out_.fetch_add(written, std::memory_order_relaxed);
     auto before = bytes_queued_.fetch_sub(written);
     auto after = before - written;
-    if (before > opts_.sent_low_watermark && after <= opts_.sent_low_watermark)
+    if (before > opts_->sent_low_watermark && after <= opts_->sent_low_watermark)
       notify = true;
     while (written > 0) {
       auto left = write_queue_.front().size() - write_offset_;

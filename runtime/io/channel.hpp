@@ -53,7 +53,7 @@ public:
 
   channel(passkey, std::uint64_t id, unique_fd fd,
           std::string remote_address, std::unique_ptr<framer> cutter,
-          channel_options opts, internal::reactor* home,
+          std::shared_ptr<const channel_options> opts, internal::reactor* home,
           std::shared_ptr<internal::reactor_inbox> inbox);
 
   channel(const channel&) = delete;
@@ -96,7 +96,7 @@ public:
 
   /// Settings fixed at creation. Any thread.
   const channel_options& options() const noexcept {
-    return opts_;
+    return *opts_;
   }
 
   /// Bytes read from the socket so far. Any thread.
@@ -170,7 +170,8 @@ private:
 
   const std::uint64_t id_;
   const std::string remote_address_;
-  const channel_options opts_;
+  // Shared with the listener's other connections (never null).
+  const std::shared_ptr<const channel_options> opts_;
   // Non-owning: the reactor outlives every call made on its thread, and only
   // the reactor thread dereferences it.
   internal::reactor* const home_;

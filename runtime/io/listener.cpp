@@ -46,7 +46,9 @@ listener::listener(passkey, std::uint64_t id, unique_fd fd,
                    framer_factory make_framer, channel_options opts,
                    internal::reactor* home,
                    std::shared_ptr<internal::reactor_inbox> inbox)
-  : id_(id), port_(port), opts_(opts), make_framer_(std::move(make_framer)),
+  : id_(id), port_(port),
+    opts_(std::make_shared<const channel_options>(std::move(opts))),
+    make_framer_(std::move(make_framer)),
     home_(home), inbox_(std::move(inbox)), fd_(std::move(fd)),
     owner_(std::move(owner)) {}
 
@@ -97,7 +99,7 @@ void listener::on_events(std::uint32_t) {
       return;
     }
     unique_fd conn{fd};
-    if (auto st = internal::configure_stream(conn.get(), opts_); !st.ok()) {
+    if (auto st = internal::configure_stream(conn.get(), *opts_); !st.ok()) {
       ropts.log.debug("io.listener.configure_failed", {{"error", st}});
       continue;
     }

@@ -83,7 +83,8 @@ private:
 
   const std::uint64_t id_;
   const std::uint16_t port_;
-  const channel_options opts_;
+  /// Shared by every connection it accepts.
+  const std::shared_ptr<const channel_options> opts_;
   const framer_factory make_framer_;
   // Non-owning: only dereferenced on the reactor's own thread.
   internal::reactor* const home_;

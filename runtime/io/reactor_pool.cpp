@@ -165,17 +165,18 @@ reactor_pool::connect(absl::string_view host, std::uint16_t port,
   if (!cutter)
     return make_status(errc::invalid_argument,
                        "the framer factory returned no framer");
-  return adopt(std::move(fd), std::move(cutter), opts);
+  return adopt(std::move(fd), std::move(cutter),
+               std::make_shared<const channel_options>(std::move(opts)));
 }
 
-std::shared_ptr<channel> reactor_pool::adopt(unique_fd fd,
-                                             std::unique_ptr<framer> cutter,
-                                             const channel_options& opts) {
+std::shared_ptr<channel>
+reactor_pool::adopt(unique_fd fd, std::unique_ptr<framer> cutter,
+                    std::shared_ptr<const channel_options> opts) {
   auto& home = reactors_[next_reactor_.fetch_add(1) % reactors_.size()];
   auto remote = internal::peer_name(fd.get());
   return std::make_shared<channel>(channel::passkey{}, next_id(), std::move(fd),
-                                   std::move(remote), std::move(cutter), opts,
-                                   home.get(), home->inbox());
+                                   std::move(remote), std::move(cutter),
+                                   std::move(opts), home.get(), home->inbox());
 }
 
 } // namespace weft::io

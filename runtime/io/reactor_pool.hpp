@@ -83,10 +83,11 @@ public:
   }
 
   /// Makes a channel for a connected socket on the next reactor
-  /// (round-robin). Reactor threads (accept) and connect().
+  /// (round-robin). Reactor threads (accept) and connect(). The options
+  /// are shared: a listener's connections hold one copy between them.
   std::shared_ptr<channel> adopt(unique_fd fd,
                                  std::unique_ptr<framer> cutter,
-                                 const channel_options& opts);
+                                 std::shared_ptr<const channel_options> opts);
 
 private:
   std::uint64_t next_id() noexcept {

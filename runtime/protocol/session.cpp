@@ -803,7 +803,9 @@ session::send(const weft::wire::MessageHeader& header, payload body,
   auto id = next_out_id_;
   // The header is encoded into a scratch string reused by every send, so
   // a message written at once (below) costs no allocation for it.
-  auto& header_bytes = header_scratch_;
+  if (!header_scratch_)
+    header_scratch_ = std::make_unique<std::string>();
+  auto& header_bytes = *header_scratch_;
   header_bytes.clear();
   if (!header.AppendToString(&header_bytes))
     return make_status(errc::internal, "cannot encode a message header");
@@ -1260,7 +1262,11 @@ void session::close_with(errc code, const std::string& text) {
 }
 
 session_stats session::stats() const {
-  auto result = stats_;
+  session_stats result;
+  result.messages_in = stats_.messages_in;
+  result.messages_out = stats_.messages_out;
+  result.rejected_in = stats_.rejected_in;
+  result.cancels_in = stats_.cancels_in;
   result.open_inbound = inbound_.size();
   result.queued_outbound = q_ ? q_->messages.size() : 0;
   result.inbound_memory = inbound_memory_;

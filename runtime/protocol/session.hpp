@@ -284,7 +284,8 @@ private:
   frame_writer control_;
   frame_writer data_;
   /// The encoded header of the message being sent (capacity reused).
-  std::string header_scratch_;
+  /// Made at the first send(): an idle connection holds none.
+  std::unique_ptr<std::string> header_scratch_;
   std::vector<session_event> events_;
 
   // Inbound.
@@ -316,7 +317,13 @@ private:
   double cancel_tokens_;
   absl::Time cancel_refill_;
 
-  session_stats stats_;
+  /// The counted part of session_stats (the rest is read off the tables).
+  struct counters {
+    std::uint64_t messages_in = 0;
+    std::uint64_t messages_out = 0;
+    std::uint64_t rejected_in = 0;
+    std::uint64_t cancels_in = 0;
+  } stats_;
 };
 
 } // namespace weft::protocol
