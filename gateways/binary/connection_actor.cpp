@@ -13,6 +13,8 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/event_bus.hpp"
+#include "gateways/connection_events.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/node_services.hpp"
 #include "runtime/protocol/flush_to_channel.hpp"
@@ -345,21 +347,11 @@ void push(connection_self self, push_message& msg) {
 }
 
 /// Tells the node's event bus that this connection opened or closed.
-void emit_lifecycle(connection_self self, const char* what,
-                    const std::string& reason) {
-  auto* services = services_of(self->system());
-  if (!services)
-    return;
+void emit_lifecycle(connection_self self, absl::string_view what,
+                    absl::string_view reason) {
   auto& st = self->state;
-  event ev;
-  ev.name = what;
-  ev.attributes = {{"connection", std::to_string(st.channel->id())},
-                   {"peer", st.channel->remote_address()},
-                   {"protocol", "binary"},
-                   {"client", st.client_id}};
-  if (std::string{what} == "connection.closed")
-    ev.attributes["reason"] = reason;
-  services->emit(std::move(ev));
+  emit_connection_event(self->system(), what, *st.channel, "binary",
+                        st.client_id, reason);
 }
 
 void on_closed_session(connection_self self, const session_event& ev) {
@@ -483,7 +475,7 @@ caf::behavior connection(connection_self self,
   if (st.ctx.registry)
     self->send(st.ctx.registry, client_atom_v, st.client_id,
                caf::actor_cast<caf::actor>(self));
-  emit_lifecycle(self, "connection.opened", "");
+  emit_lifecycle(self, lifecycle::connection_opened, "");
   // The session shares the gateway's options (an aliasing pointer into
   // them) rather than copying them per connection.
   st.session = std::make_unique<protocol::session>(
@@ -519,10 +511,7 @@ caf::behavior connection(connection_self self,
         s.ctx.log.debug("binary.connection_closed",
                         {{"peer", s.channel->remote_address()},
                          {"reason", caf::to_string(reason)}});
-      emit_lifecycle(self, "connection.closed",
-                     reason && reason != caf::sec::none
-                       ? std::string{to_string(code_of(reason))}
-                       : std::string{});
+      emit_lifecycle(self, lifecycle::connection_closed, close_reason(reason));
       // Fail what is left: nothing more can be written or read.
       s.session->fail(errc::io_error, "the connection closed");
       s.session->take_events();

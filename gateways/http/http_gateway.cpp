@@ -1,144 +1,15 @@
 #include "gateways/http/http_gateway.hpp"
 
+#include <memory>
 #include <random>
-#include <vector>
 
 #include <absl/strings/str_cat.h>
 
-#include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
-#include <caf/exit_reason.hpp>
-#include <caf/scoped_actor.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_response_promise.hpp>
-
+#include "gateways/gateway_listener.hpp"
 #include "gateways/http/http_connection_actor.hpp"
 #include "gateways/http/internal/pass_through_framer.hpp"
-#include "runtime/error_bridge.hpp"
-#include "runtime/type_ids.hpp"
 
 namespace weft::http {
-
-namespace {
-
-struct listener_state {
-  // Non-owning: the node owns the pool and stops it only after every
-  // gateway actor is gone; only listen() is called through it.
-  io::reactor_pool* pool = nullptr;
-  std::shared_ptr<io::listener> socket;
-  http_connection_context ctx;
-  caf::actor router;
-  std::vector<caf::actor> connections;
-
-  static inline const char* name = "weft.http.listener";
-};
-
-using listener_self = caf::stateful_actor<listener_state>*;
-
-void bind(listener_self self,
-          caf::typed_response_promise<std::uint16_t> promise) {
-  auto& st = self->state;
-  const auto& opts = *st.ctx.options;
-  auto socket = st.pool->listen(
-    opts.host, opts.port, caf::actor_cast<caf::actor>(self),
-    [] { return std::make_unique<internal::pass_through_framer>(); },
-    opts.channel);
-  if (!socket.ok()) {
-    promise.deliver(to_error(socket.status()));
-    return;
-  }
-  st.socket = *socket;
-  promise.deliver(st.socket->port());
-}
-
-/// Asks every connection to finish what it read and close; ok once all
-/// did (or failed to answer within `budget`).
-caf::result<ok_atom> drain_connections(listener_self self,
-                                       caf::timespan budget) {
-  auto& st = self->state;
-  if (st.connections.empty())
-    return ok_atom_v;
-  auto promise = self->make_response_promise<ok_atom>();
-  // shared_ptr: one countdown shared by the callbacks of every
-  // connection's drain request.
-  auto left = std::make_shared<std::size_t>(st.connections.size());
-  auto done = [promise, left]() mutable {
-    if (--*left == 0)
-      promise.deliver(ok_atom_v);
-  };
-  for (const auto& c : st.connections)
-    self->request(c, budget, drain_atom_v, budget)
-      .then([done](ok_atom) mutable { done(); },
-            [done](caf::error&) mutable { done(); });
-  return promise;
-}
-
-caf::behavior listener_actor(listener_self self, io::reactor_pool* pool,
-                             caf::actor router, http_connection_context ctx) {
-  self->state.pool = pool;
-  self->state.router = std::move(router);
-  self->state.ctx = std::move(ctx);
-  self->set_down_handler([self](const caf::down_msg& msg) {
-    auto& cs = self->state.connections;
-    cs.erase(std::remove_if(cs.begin(), cs.end(),
-                            [&](const caf::actor& c) {
-                              return c.address() == msg.source;
-                            }),
-             cs.end());
-  });
-  self->set_exit_handler([self](const caf::exit_msg& msg) {
-    for (const auto& c : self->state.connections)
-      self->send_exit(c, msg.reason);
-    self->state.connections.clear();
-    if (self->state.socket)
-      self->state.socket->close();
-    self->quit(msg.reason);
-  });
-  return {
-    [self](listen_atom) -> caf::result<std::uint16_t> {
-      // Routes first: no connection may open before the table is here.
-      auto promise = self->make_response_promise<std::uint16_t>();
-      self
-        ->request(self->state.router, std::chrono::seconds(10),
-                  subscribe_atom_v, caf::actor_cast<caf::actor>(self))
-        .then(
-          [self, promise](const route_table_ref& ref) mutable {
-            self->state.ctx.routes = ref.ptr;
-            bind(self, promise);
-          },
-          [promise](caf::error& err) mutable { promise.deliver(err); });
-      return promise;
-    },
-    [self](routes_atom, const route_table_ref& ref) {
-      auto& st = self->state;
-      st.ctx.routes = ref.ptr;
-      for (const auto& c : st.connections)
-        self->send(c, routes_atom_v, ref);
-    },
-    [self](io_accepted_atom, io::channel_ref& ref) {
-      auto& st = self->state;
-      if (st.ctx.draining->load() || !ref.ptr) {
-        if (ref.ptr)
-          ref.ptr->abort();
-        return;
-      }
-      st.ctx.stats->accepted.fetch_add(1, std::memory_order_relaxed);
-      auto conn = spawn_http_connection(self->system(), ref.ptr, st.ctx);
-      self->monitor(conn);
-      st.connections.push_back(conn);
-      ref.ptr->start(conn);
-    },
-    [self](drain_atom, caf::timespan budget) -> caf::result<ok_atom> {
-      auto& st = self->state;
-      st.ctx.draining->store(true);
-      if (st.socket)
-        st.socket->close();
-      return drain_connections(self, budget);
-    },
-  };
-}
-
-} // namespace
 
 absl::StatusOr<http_gateway>
 start_http_gateway(caf::actor_system& sys, io::reactor_pool& pool,
@@ -175,16 +46,23 @@ start_http_gateway(caf::actor_system& sys, io::reactor_pool& pool,
   ctx.id_prefix = absl::StrCat(absl::Hex(entropy(), absl::kZeroPad8));
   ctx.log = log;
   ctx.registry = std::move(registry);
-  result.listener = sys.spawn(listener_actor, &pool, router, ctx);
-  caf::scoped_actor self{sys};
-  caf::error failure;
-  self->request(result.listener, std::chrono::seconds(10), listen_atom_v)
-    .receive([&](std::uint16_t port) { result.port = port; },
-             [&](caf::error& err) { failure = std::move(err); });
-  if (failure) {
-    caf::anon_send_exit(result.listener, caf::exit_reason::user_shutdown);
-    return to_status(failure);
-  }
+  const auto& o = *ctx.options;
+  gateway_listener_spec spec;
+  spec.host = o.host;
+  spec.port = o.port;
+  spec.channel = o.channel;
+  spec.make_framer = [] {
+    return std::make_unique<internal::pass_through_framer>();
+  };
+  spec.accepted = std::shared_ptr<std::atomic<std::uint64_t>>(
+    result.stats, &result.stats->accepted);
+  spec.draining = ctx.draining;
+  spec.spawn_connection = spawn_with_routes(ctx, spawn_http_connection);
+  auto listener
+    = start_gateway_listener(sys, pool, router, std::move(spec), result.port);
+  if (!listener.ok())
+    return listener.status();
+  result.listener = std::move(*listener);
   return result;
 }
 
