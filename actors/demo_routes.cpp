@@ -83,7 +83,7 @@ caf::actor spawn_sink_route(caf::actor_system& sys) {
   return sys.spawn(sink_route);
 }
 
-blueprint demo_app() {
+blueprint demo_app(task_scheduler_actor scheduler) {
   route_options batches;
   batches.accepts_batches = true;
   // echo and sink are the benchmarks' routes (docs/benchmarks.md): 1,000
@@ -113,7 +113,7 @@ blueprint demo_app() {
                   rsp.schema = ctx.info().schema;
                   return rsp;
                 });
-  add_demo_http_routes(app);
+  add_demo_http_routes(app, std::move(scheduler));
   return app;
 }
 

@@ -3,6 +3,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/task_scheduler.hpp"
 #include "runtime/blueprint.hpp"
 
 namespace weft {
@@ -20,7 +21,9 @@ caf::actor spawn_sink_route(caf::actor_system& sys);
 /// The embedded demo app of weftd: `echo` and `sink` (the actors above,
 /// taking batches), `echo.fn`, the same echo as a function route (the
 /// application API's path, compared with `echo` in tests/bench), and
-/// `hello.greet` (weft.examples.hello.Greet -> Greeting, docs/guide.md).
-blueprint demo_app();
+/// `hello.greet` (weft.examples.hello.Greet -> Greeting, docs/guide.md),
+/// and the HTTP routes of demo_http_routes.hpp; `scheduler` (the node's,
+/// node::scheduler()) serves `GET /hello`'s delayed push.
+blueprint demo_app(task_scheduler_actor scheduler = {});
 
 } // namespace weft

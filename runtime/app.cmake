@@ -9,10 +9,12 @@ weft_library(weft_app
     ${CMAKE_CURRENT_LIST_DIR}/http_path_pattern.cpp
     ${CMAKE_CURRENT_LIST_DIR}/http_request.cpp
     ${CMAKE_CURRENT_LIST_DIR}/http_response.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/http_stream.cpp
     ${CMAKE_CURRENT_LIST_DIR}/reply_to.cpp
     ${CMAKE_CURRENT_LIST_DIR}/route_dispatcher.cpp
     ${CMAKE_CURRENT_LIST_DIR}/route_handlers.cpp
     ${CMAKE_CURRENT_LIST_DIR}/route_table.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/sse_event.cpp
   DEPS
     weft_runtime
     caf::core

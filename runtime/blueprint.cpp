@@ -85,6 +85,30 @@ blueprint& blueprint::http(std::string method, std::string path,
   return add(std::move(spec));
 }
 
+blueprint& blueprint::http(std::string method, std::string path,
+                           http_stream_handler fn, route_options opts) {
+  auto spec = http_spec(std::move(method), std::move(path), handler_form::async,
+                        std::move(opts));
+  spec->async
+    = [fn = std::move(fn)](payload& body, context& ctx, responder out) {
+        auto req = http_request::from(body, ctx);
+        if (!req.ok())
+          return out.fail(req.status());
+        // The requester is the HTTP connection (the dispatcher sends to the
+        // handler directly): the stream's chunks go to it.
+        auto connection = out.requester();
+        if (!connection)
+          return out.fail(make_status(errc::failed_precondition,
+                                      "a streamed route needs a connection"));
+        auto shared = std::make_shared<http_stream::shared_state>();
+        auto writer = spawn_http_stream_writer(ctx.self()->system(), connection,
+                                               ctx.message_id(), shared);
+        out.delegate_stream(writer);
+        fn(*req, ctx, http_stream{writer, std::move(shared)});
+      };
+  return add(std::move(spec));
+}
+
 blueprint& blueprint::actor_pool(std::string pool, actor_factory make,
                                  route_options opts) {
   auto spec = std::make_shared<route_spec>();

@@ -16,6 +16,7 @@
 #include "runtime/context.hpp"
 #include "runtime/http_request.hpp"
 #include "runtime/http_response.hpp"
+#include "runtime/http_stream.hpp"
 #include "runtime/middleware.hpp"
 #include "runtime/reply_to.hpp"
 #include "runtime/route_options.hpp"
@@ -36,6 +37,11 @@ using http_handler = std::function<absl::StatusOr<http_response>(
 /// (e.g. from a callback of ctx.ask()).
 using http_async_handler = std::function<void(
   const http_request&, context&, reply_to<http_response> out)>;
+
+/// An HTTP route's streaming handler: answers through `out` with chunks
+/// or Server-Sent Events written over time (runtime/http_stream.hpp).
+using http_stream_handler
+  = std::function<void(const http_request&, context&, http_stream out)>;
 
 /// A group of routes under a name prefix, with the middleware and error
 /// handlers that apply to them; blueprints nest (mount). Built by plain
@@ -124,7 +130,11 @@ public:
   /// context&, reply_to<http_response>)`.
   blueprint& http(std::string method, std::string path, http_async_handler fn,
                   route_options opts = {});
-  /// http() with the method named; `fn` is either handler form.
+  /// The same with a streaming handler `(const http_request&, context&,
+  /// http_stream)`: the response is chunked or an event stream.
+  blueprint& http(std::string method, std::string path, http_stream_handler fn,
+                  route_options opts = {});
+  /// http() with the method named; `fn` is any of the handler forms.
   template <class F>
   blueprint& get(std::string path, F fn, route_options opts = {}) {
     return http("GET", std::move(path), std::move(fn), std::move(opts));

@@ -161,6 +161,11 @@ const std::string* http_request::query(absl::string_view name) const {
   return nullptr;
 }
 
+absl::string_view http_request::last_event_id() const {
+  const auto* id = header("last-event-id");
+  return id ? absl::string_view{*id} : absl::string_view{};
+}
+
 const std::string* http_request::header(absl::string_view name) const {
   auto found = headers_.find(absl::AsciiStrToLower(name));
   return found == headers_.end() ? nullptr : &found->second;

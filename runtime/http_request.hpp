@@ -67,6 +67,10 @@ public:
   }
   /// A header by name (any case); repeated headers are joined with ", ".
   const std::string* header(absl::string_view name) const;
+  /// The `Last-Event-ID` an EventSource sends when it reconnects (the id
+  /// of the last event it received), "" if none: an event stream resumes
+  /// after it (see http_stream).
+  absl::string_view last_event_id() const;
   const std::string& content_type() const noexcept {
     return content_type_;
   }

@@ -1,6 +1,9 @@
 #include "runtime/reply_to.hpp"
 
+#include <caf/delegated.hpp>
+
 #include "runtime/error_bridge.hpp"
+#include "runtime/type_ids.hpp"
 
 namespace weft {
 
@@ -39,6 +42,19 @@ void responder::fail(const absl::Status& failure) {
                                      errc::internal,
                                      "the handler failed with an OK status")
                                                 : failure));
+}
+
+caf::actor responder::requester() const {
+  if (state_->answered)
+    return {};
+  return caf::actor_cast<caf::actor>(state_->promise.next());
+}
+
+void responder::delegate_stream(const caf::actor& dest) {
+  if (state_->answered)
+    return;
+  state_->answered = true;
+  state_->promise.delegate(dest, stream_open_atom_v);
 }
 
 bool responder::pending() const noexcept {

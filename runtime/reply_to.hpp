@@ -4,6 +4,7 @@
 #include <utility>
 
 #include <absl/status/status.h>
+#include <caf/actor.hpp>
 #include <caf/response_promise.hpp>
 
 #include "runtime/body_codec.hpp"
@@ -29,6 +30,15 @@ public:
 
   /// True until the first answer.
   bool pending() const noexcept;
+
+  /// Who gets the answer (the requester, e.g. an HTTP connection), or an
+  /// invalid handle once answered.
+  caf::actor requester() const;
+
+  /// Hands the answer to `dest`: it receives (stream_open_atom) on behalf
+  /// of the requester and answers it instead (runtime/http_stream.hpp);
+  /// ignored after the first answer. Call from the handler's own actor.
+  void delegate_stream(const caf::actor& dest);
 
 private:
   struct state;

@@ -166,4 +166,25 @@ CAF_ADD_TYPE_ID(weft, (weft::background_task))
 /// the peer shut its sending side; the channel still writes until close().
 CAF_ADD_ATOM(weft, weft, io_eof_atom, "ioeof")
 
+// -- runtime/http_stream: responses an HTTP handler streams (issue 6). -------
+/// (stream_open_atom) -> response, delegated by a streamed route's handler
+/// to its stream's writer actor, which answers with the head once the
+/// handler starts the stream.
+CAF_ADD_ATOM(weft, weft, stream_open_atom, "streamopen")
+/// (stream_head_atom, response) from an http_stream to its writer: the
+/// status and headers (metadata `:stream` marks the answer as streamed).
+CAF_ADD_ATOM(weft, weft, stream_head_atom, "streamhead")
+/// (stream_fail_atom, uint8_t errc, std::string message) from an
+/// http_stream to its writer: fail before the head was sent.
+CAF_ADD_ATOM(weft, weft, stream_fail_atom, "streamfail")
+/// (http_chunk_atom, shared_bytes, uint8_t kind) from an http_stream to its
+/// writer, and (http_chunk_atom, uint64_t seq, shared_bytes, uint8_t kind)
+/// -> uint64_t from the writer to the HTTP connection: one chunk (kind 0),
+/// the end (1) or an abort (2); the answer acknowledges the chunk's bytes
+/// once the connection wrote them and its socket queue is low.
+CAF_ADD_ATOM(weft, weft, http_chunk_atom, "httpchunk")
+/// (writable_atom, background_task) from an http_stream to its writer: run
+/// the task once the stream is writable again (or closed).
+CAF_ADD_ATOM(weft, weft, writable_atom, "writable")
+
 CAF_END_TYPE_ID_BLOCK(weft)

@@ -13,10 +13,13 @@
 #include <absl/strings/strip.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/event_bus.hpp"
+#include "gateways/connection_events.hpp"
 #include "gateways/http/date_cache.hpp"
 #include "gateways/http/request_reader.hpp"
 #include "gateways/http/response_writer.hpp"
@@ -24,7 +27,9 @@
 #include "runtime/body_codec.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/http_request.hpp"
+#include "runtime/http_stream.hpp"
 #include "runtime/route_dispatcher.hpp"
+#include "runtime/sse_event.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace weft::http {
@@ -92,6 +97,25 @@ struct exchange {
   /// (never read whole into memory); `file_sent` bytes are queued so far.
   std::optional<payload> file;
   std::uint64_t file_sent = 0;
+  /// HTTP/1.0: a streamed body is written raw and ends with the connection.
+  bool http10 = false;
+  /// A streamed response (runtime/http_stream.hpp): after its head in
+  /// `out`, chunks come as (http_chunk_atom, ...) from the stream's writer
+  /// until it ends or aborts the stream.
+  bool stream = false;
+  /// An event stream: an idle one gets keep-alive comments.
+  bool stream_events = false;
+  /// HEAD, or a status without a body: chunks are acknowledged, not sent.
+  bool stream_bodyless = false;
+  /// The writer ended (or aborted) the stream.
+  bool stream_done = false;
+  bool stream_abort = false;
+  /// Framed chunks waiting for the exchange to reach the front.
+  std::vector<shared_bytes> stream_chunks;
+  /// Acknowledgements owed to the writer (chunk sizes): delivered once the
+  /// chunk is written and the socket's queue is low, so that the writer's
+  /// window bounds what a slow client makes this connection hold.
+  std::vector<std::pair<caf::response_promise, std::uint64_t>> acks;
 };
 
 struct http_connection_state {
@@ -197,6 +221,29 @@ void finish_with_error(connection_self self, exchange& ex, errc code,
                   shared_bytes::copy_of(error_json(code, message)));
 }
 
+/// The head of a streamed response arrived (runtime/http_stream.hpp): it
+/// is written once `ex` is at the front, then the chunks as they come.
+void start_response_stream(connection_self self, exchange& ex,
+                           response_head head, bool events) {
+  bool no_body = head.status < 200 || head.status == 204 || head.status == 304;
+  if (ex.http10) {
+    head.until_close = true;
+    ex.close_after = true;
+  } else {
+    head.chunked = true;
+  }
+  // Chunks that came before the head were framed as chunks already.
+  auto early = std::move(ex.stream_chunks);
+  finish_exchange(self, ex, head, {});
+  ex.stream = true;
+  ex.stream_events = events;
+  ex.stream_bodyless = ex.head_only || no_body;
+  if (!ex.stream_bodyless)
+    ex.stream_chunks = std::move(early);
+  if (ex.stream_bodyless)
+    ex.stream_done = true;
+}
+
 /// The handler's answer (or failure) for exchange `seq`.
 void on_answer(connection_self self, std::uint64_t seq,
                absl::StatusOr<response> result) {
@@ -224,6 +271,12 @@ void on_answer(connection_self self, std::uint64_t seq,
   }
   head.content_type = rsp.content_type;
   head.extra = &rsp.metadata;
+  if (auto m = rsp.metadata.find(http_stream_key); m != rsp.metadata.end()) {
+    start_response_stream(self, *ex, head, m->second == "events");
+    write_ready(self);
+    resume_reading(self);
+    return;
+  }
   if (rsp.body.is_file())
     finish_exchange(self, *ex, head, {}, std::move(rsp.body));
   else
@@ -475,6 +528,7 @@ void on_head(connection_self self) {
                                  absl::Hex(st.channel->id()), "-",
                                  absl::Hex(ex.seq));
   ex.keep_alive_10 = head.version == 10 && head.keep_alive;
+  ex.http10 = head.version == 10;
   if (!head.keep_alive || st.last_request) {
     ex.close_after = true;
     st.last_request = true;
@@ -632,14 +686,17 @@ void on_push(connection_self self, const push_message& msg) {
     st.channel->close();
     return;
   }
-  std::string event = absl::StrCat("id: ", ++st.event_seq, "\n");
-  if (!msg.route.empty() && msg.route.find_first_of("\r\n") == std::string::npos)
-    absl::StrAppend(&event, "event: ", msg.route, "\n");
-  // Each line of the body is one data line; the client joins them with LF.
-  for (auto line : absl::StrSplit(msg.body.bytes().view(), '\n'))
-    absl::StrAppend(&event, "data: ", absl::StripSuffix(line, "\r"), "\n");
-  event += "\n";
-  stream_write(self, event);
+  sse_event ev;
+  ev.id = absl::StrCat(++st.event_seq);
+  ev.event = msg.route;
+  ev.data = std::string{msg.body.bytes().view()};
+  auto event = encode_sse(ev);
+  if (!event.ok()) {
+    ev.event.clear(); // a route name that is not one line
+    event = encode_sse(ev);
+  }
+  if (event.ok())
+    stream_write(self, *event);
 }
 
 /// Bytes of file body queued in the reactor ahead of the socket: enough to
@@ -682,6 +739,75 @@ bool queue_file(connection_self self, exchange& ex,
   return true;
 }
 
+/// Acknowledges the chunks of the streamed response at the front once the
+/// socket's queue is low (the writer may then send more).
+void acknowledge_stream(connection_self self) {
+  auto& st = self->state;
+  if (st.exchanges.empty())
+    return;
+  auto& front = st.exchanges.front();
+  if (!front.stream || front.acks.empty() || !front.stream_chunks.empty()
+      || st.channel->bytes_queued()
+           > st.ctx.options->channel.sent_low_watermark)
+    return;
+  for (auto& [promise, bytes] : front.acks)
+    promise.deliver(bytes);
+  front.acks.clear();
+}
+
+/// A chunk (or the end) of the streamed response of exchange `seq`, from
+/// its writer; answered with the chunk's size once it is written and the
+/// socket's queue is low (see acknowledge_stream).
+caf::result<std::uint64_t> on_stream_chunk(connection_self self,
+                                           std::uint64_t seq,
+                                           shared_bytes& data,
+                                           std::uint8_t kind) {
+  auto& st = self->state;
+  auto* ex = find_exchange(st, seq);
+  if (!ex || st.close_requested || ex->stream_done
+      || (ex->ready && !ex->stream))
+    return make_weft_error(errc::unavailable, "the stream is over");
+  if (st.channel->bytes_queued() > st.ctx.options->limits.max_stream_backlog) {
+    st.ctx.log.warn("http.slow_consumer",
+                    {{"peer", st.channel->remote_address()},
+                     {"queued", st.channel->bytes_queued()}});
+    st.close_requested = true;
+    st.channel->close();
+    return make_weft_error(errc::unavailable, "the client reads too slowly");
+  }
+  auto n = data.size();
+  if (kind == 0) {
+    if (n > 0 && !(ex->stream && ex->stream_bodyless)) {
+      if (ex->http10) {
+        ex->stream_chunks.push_back(std::move(data));
+      } else {
+        ex->stream_chunks.push_back(
+          shared_bytes::copy_of(absl::StrCat(absl::Hex(n), "\r\n")));
+        ex->stream_chunks.push_back(std::move(data));
+        ex->stream_chunks.push_back(shared_bytes::copy_of("\r\n"));
+      }
+    }
+  } else {
+    ex->stream_done = true;
+    ex->stream_abort = kind != 1;
+  }
+  auto promise = self->make_response_promise();
+  ex->acks.emplace_back(promise, n);
+  write_ready(self);
+  return promise;
+}
+
+/// The connection ends: every writer waiting for an acknowledgement learns
+/// that the client is gone.
+void fail_stream_acks(http_connection_state& st) {
+  for (auto& ex : st.exchanges) {
+    for (auto& [promise, bytes] : ex.acks)
+      promise.deliver(
+        make_weft_error(errc::unavailable, "the connection closed"));
+    ex.acks.clear();
+  }
+}
+
 /// Writes the responses that are ready at the front, in order.
 void write_ready(connection_self self) {
   auto& st = self->state;
@@ -704,6 +830,26 @@ void write_ready(connection_self self) {
     for (auto& slice : front.out)
       batch.push_back(std::move(slice));
     front.out.clear();
+    if (front.stream) {
+      for (auto& chunk : front.stream_chunks)
+        batch.push_back(std::move(chunk));
+      front.stream_chunks.clear();
+      st.last_stream_write = absl::Now();
+      if (!front.stream_done) {
+        if (front.stream_events)
+          arm_timer(self); // keep-alive comments while it is idle
+        break;             // more chunks to come; later responses wait
+      }
+      if (front.stream_abort) {
+        // Cut off: the client sees the body end without its last chunk.
+        front.close_after = true;
+        st.stop_reading = true;
+      } else if (!front.stream_bodyless && !front.http10) {
+        batch.push_back(shared_bytes::copy_of("0\r\n\r\n"));
+      }
+      for (auto& [promise, bytes] : front.acks)
+        promise.deliver(bytes);
+    }
     if (front.file && !queue_file(self, front, batch))
       break; // the rest of the file goes once the socket took this much
     close = front.close_after;
@@ -713,6 +859,7 @@ void write_ready(connection_self self) {
   }
   if (!batch.empty())
     st.channel->send(std::move(batch));
+  acknowledge_stream(self);
   if (st.streaming) {
     arm_timer(self); // keep-alive comments
     return;
@@ -748,7 +895,10 @@ void arm_timer(connection_self self) {
   if (st.reader->started() && st.body_started == absl::InfiniteFuture())
     next = std::min(next, st.request_started + limits.header_timeout);
   next = std::min(next, st.body_check_at);
-  if (st.streaming)
+  bool events_front = !st.exchanges.empty() && st.exchanges.front().stream
+                      && st.exchanges.front().stream_events
+                      && !st.exchanges.front().stream_done;
+  if (st.streaming || events_front)
     next = std::min(next, st.last_stream_write + limits.stream_keepalive);
   else if (st.exchanges.empty() && !st.reader->started())
     next = std::min(next, st.last_activity + limits.idle_timeout);
@@ -794,6 +944,10 @@ void on_tick(connection_self self) {
     arm_timer(self);
     return;
   }
+  if (!st.exchanges.empty() && st.exchanges.front().stream
+      && st.exchanges.front().stream_events && !st.exchanges.front().stream_done
+      && now - st.last_stream_write >= limits.stream_keepalive)
+    stream_write(self, ": keep-alive\n\n");
   if (st.exchanges.empty() && !st.reader->started()
       && now - st.last_activity >= limits.idle_timeout) {
     st.stop_reading = true;
@@ -826,6 +980,8 @@ caf::behavior connection(connection_self self,
   st.client_id = absl::StrCat("c", st.channel->id());
   st.last_activity = absl::Now();
   st.ctx.stats->active.fetch_add(1, std::memory_order_relaxed);
+  emit_connection_event(self->system(), lifecycle::connection_opened,
+                        *st.channel, "http", st.client_id);
   arm_timer(self);
   return {
     [self](io_read_atom, const shared_bytes& batch) {
@@ -857,6 +1013,10 @@ caf::behavior connection(connection_self self,
       write_ready(self);
     },
     [self](push_atom, const push_message& msg) { on_push(self, msg); },
+    [self](http_chunk_atom, std::uint64_t seq, shared_bytes& data,
+           std::uint8_t kind) -> caf::result<std::uint64_t> {
+      return on_stream_chunk(self, seq, data, kind);
+    },
     [self](routes_atom, const route_table_ref& ref) {
       self->state.dispatcher.update(ref.ptr);
     },
@@ -867,6 +1027,10 @@ caf::behavior connection(connection_self self,
         s.ctx.log.debug("http.connection_closed",
                         {{"peer", s.channel->remote_address()},
                          {"reason", caf::to_string(reason)}});
+      emit_connection_event(self->system(), lifecycle::connection_closed,
+                            *s.channel, "http", s.client_id,
+                            close_reason(reason));
+      fail_stream_acks(s);
       if (s.drain_promise) {
         s.drain_promise->deliver(ok_atom_v);
         s.drain_promise.reset();
@@ -876,6 +1040,11 @@ caf::behavior connection(connection_self self,
     [self](drain_atom, caf::timespan) -> caf::result<ok_atom> {
       auto& s = self->state;
       end_stream(self);
+      // Streamed responses end cleanly; their writers learn it from their
+      // next chunk's answer.
+      for (auto& ex : s.exchanges)
+        if (ex.stream)
+          ex.stream_done = true;
       if (s.reader->started() && !s.stop_reading) {
         // A request is on its way in: it is read to its end and answered
         // (GET /ready then says 503), and its answer closes the connection.

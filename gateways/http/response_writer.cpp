@@ -91,7 +91,7 @@ std::string write_head(const response_head& head, absl::string_view date) {
   bool no_body = head.status < 200 || head.status == 204 || head.status == 304;
   if (head.chunked)
     out += "Transfer-Encoding: chunked\r\n";
-  else if (!no_body)
+  else if (!no_body && !head.until_close)
     absl::StrAppend(&out, "Content-Length: ", head.content_length, "\r\n");
   if (!head.allow.empty())
     absl::StrAppend(&out, "Allow: ", head.allow, "\r\n");

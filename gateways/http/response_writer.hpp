@@ -18,6 +18,9 @@ struct response_head {
   std::uint64_t content_length = 0;
   /// "Transfer-Encoding: chunked" instead of a Content-Length (streams).
   bool chunked = false;
+  /// Neither: the body ends when the connection closes (a stream to an
+  /// HTTP/1.0 client, which knows no chunked encoding).
+  bool until_close = false;
   /// "Connection: close" (the connection ends after this response).
   bool close = false;
   /// "Connection: keep-alive" (an HTTP/1.0 client asked for it).

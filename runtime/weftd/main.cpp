@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   defaults.http_listen = "127.0.0.1:8080";
   return weft::run_node(
     argc, argv,
-    [](weft::node& node) { return node.serve(weft::demo_app()); }, "weftd",
-    std::move(defaults));
+    [](weft::node& node) {
+      return node.serve(weft::demo_app(node.scheduler()));
+    },
+    "weftd", std::move(defaults));
 }

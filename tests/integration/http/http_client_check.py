@@ -105,4 +105,31 @@ r = c.getresponse()
 check("connection close", r.getheader("Connection") == "close" and r.read() == b'{"status":"ok"}')
 c.close()
 
+# A chunked response a handler streams (runtime/http_stream.hpp), read as
+# it comes, then a normal request on the same connection.
+c = conn()
+c.request("GET", "/stream?chunks=40&size=50000")
+r = c.getresponse()
+check("stream chunked", r.status == 200 and r.getheader("Transfer-Encoding") == "chunked",
+      f"{r.status} {r.getheaders()}")
+got = bytearray()
+for _ in range(100000):
+    piece = r.read1(65536)
+    if not piece:
+        break
+    got += piece
+want = b"".join(bytes([ord("a") + i % 26]) * 50000 for i in range(40))
+check("stream body", bytes(got) == want, f"{len(got)} bytes")
+c.request("GET", "/plaintext")
+r = c.getresponse()
+check("request after a stream", r.read() == b"Hello, World!")
+
+# Server-Sent Events from a handler, resumed with Last-Event-ID.
+c.request("GET", "/countdown?from=3", headers={"Last-Event-ID": "2"})
+r = c.getresponse()
+body = r.read().decode()
+check("events resumed", r.getheader("Content-Type") == "text/event-stream"
+      and body == "id: 1\nevent: count\ndata: 1\n\n", repr(body))
+c.close()
+
 sys.exit(1 if failures else 0)

@@ -34,6 +34,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using weft::testing::child_process;
 
@@ -145,7 +146,7 @@ protected:
     auto started = weft::node::start(cfg, weft::logger{weft::log_level::off});
     ASSERT_TRUE(started.ok()) << started.status();
     node_ = std::move(*started);
-    ASSERT_TRUE(node_->serve(weft::demo_app()).ok());
+    ASSERT_TRUE(node_->serve(weft::demo_app(node_->scheduler())).ok());
     weft::blueprint guarded{"guarded"};
     guarded.use(weft::middleware{
       "token",
@@ -334,29 +335,51 @@ TEST_F(HttpGatewayTest, MiddlewareAppliesToHttpRoutes) {
   EXPECT_EQ(curl({"-H", "X-Token: secret", url("/me")}), "ada");
 }
 
+/// A binary-protocol client with a claimed client id that records the
+/// pushes it receives ("route:body").
+class push_recorder {
+public:
+  push_recorder(weft::node& node, const std::string& client_id) {
+    weft::client_options opts;
+    opts.port = node.binary_port();
+    opts.reconnect = false;
+    opts.client_id = client_id;
+    opts.on_push = [this](weft::push_message msg) {
+      std::lock_guard<std::mutex> guard{mutex_};
+      pushes_.push_back(absl::StrCat(msg.route, ":", msg.body.bytes().view()));
+      arrived_.notify_all();
+    };
+    auto c = weft::client::connect(node.system(), node.reactors(), opts);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (c.ok())
+      client_ = std::move(*c);
+  }
+
+  bool connected() const {
+    return client_ != nullptr;
+  }
+
+  /// The first push, once one arrived (at most 10 s); "" otherwise.
+  std::string first() {
+    std::unique_lock<std::mutex> lock{mutex_};
+    if (!arrived_.wait_for(lock, 10s, [&] { return !pushes_.empty(); }))
+      return "";
+    return pushes_.front();
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<std::string> pushes_;
+  std::unique_ptr<weft::client> client_;
+};
+
 TEST_F(HttpGatewayTest, HttpRequestPushesToABinaryClient) {
-  std::mutex mutex;
-  std::condition_variable arrived;
-  std::vector<std::string> pushes;
-  weft::client_options opts;
-  opts.port = node_->binary_port();
-  opts.reconnect = false;
-  opts.client_id = "alice";
-  opts.on_push = [&](weft::push_message msg) {
-    std::lock_guard<std::mutex> guard{mutex};
-    pushes.push_back(absl::StrCat(msg.route, ":", msg.body.bytes().view()));
-    arrived.notify_all();
-  };
-  auto client
-    = weft::client::connect(node_->system(), node_->reactors(), opts);
-  ASSERT_TRUE(client.ok()) << client.status();
+  push_recorder alice{*node_, "alice"};
+  ASSERT_TRUE(alice.connected());
   auto answer = curl({"-i", url("/notify?client_id=alice&text=from%20http")});
   EXPECT_THAT(answer, StartsWith("HTTP/1.1 202 Accepted\r\n"));
-  std::unique_lock<std::mutex> lock{mutex};
-  ASSERT_TRUE(arrived.wait_for(lock, 10s, [&] { return !pushes.empty(); }));
-  EXPECT_EQ(pushes.front(), "demo.notify:from http");
-  lock.unlock();
-  (*client).reset();
+  EXPECT_EQ(alice.first(), "demo.notify:from http");
 }
 
 /// A text push to `route` with `body`.
@@ -413,6 +436,138 @@ TEST_F(HttpGatewayTest, AsynchronousHandlerAnswersThroughReplyTo) {
   auto answer = curl({"-i", "-H", "X-Token: secret", url("/later/7")});
   EXPECT_THAT(answer, StartsWith("HTTP/1.1 202 Accepted\r\n"));
   EXPECT_THAT(answer, HasSubstr("\r\n\r\nlater 7"));
+}
+
+TEST_F(HttpGatewayTest, HelloPushesToABinaryClientAfterADelay) {
+  push_recorder bob{*node_, "bob"};
+  ASSERT_TRUE(bob.connected());
+  auto asked = std::chrono::steady_clock::now();
+  auto answer = curl({"-i", url("/hello?client_id=bob&delay_ms=400")});
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 202 Accepted\r\n"));
+  EXPECT_THAT(answer, HasSubstr(R"("client_id":"bob")"));
+  EXPECT_EQ(bob.first(), "demo.hello:Hello, bob!");
+  // The delay started once the request arrived, after `asked`.
+  EXPECT_GE(std::chrono::steady_clock::now() - asked, 400ms);
+  EXPECT_THAT(curl({"-i", url("/hello")}),
+              StartsWith("HTTP/1.1 400 Bad Request\r\n"));
+}
+
+/// The expected body of GET /stream?chunks=N&size=B.
+std::string stream_body(int chunks, int size) {
+  std::string out;
+  for (int i = 0; i < chunks; ++i)
+    out.append(static_cast<std::size_t>(size), static_cast<char>('a' + i % 26));
+  return out;
+}
+
+TEST_F(HttpGatewayTest, CurlReadsAChunkedStreamFromAHandler) {
+  auto head = curl(
+    {"-sSN", "-D", "-", "-o", "/dev/null", url("/stream?chunks=2&size=3")});
+  EXPECT_THAT(head, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(head, HasSubstr("Transfer-Encoding: chunked\r\n"));
+  EXPECT_THAT(head, HasSubstr("Content-Type: text/plain\r\n"));
+  // 4 MiB through a 256 KiB window: written as curl takes it.
+  auto body = curl({"-N", url("/stream?chunks=64&size=65536")});
+  EXPECT_EQ(body.size(), 64u * 65536u);
+  EXPECT_TRUE(body == stream_body(64, 65536));
+  // A handler error before the head is an ordinary error answer.
+  EXPECT_THAT(curl({"-i", url("/stream?chunks=-1")}),
+              StartsWith("HTTP/1.1 400 Bad Request\r\n"));
+}
+
+/// This process's resident memory in KiB (the node runs in it).
+long resident_kib() {
+  std::ifstream status{"/proc/self/status"};
+  std::string line;
+  while (std::getline(status, line))
+    if (absl::StartsWith(line, "VmRSS:"))
+      return std::atol(line.c_str() + 6);
+  return 0;
+}
+
+TEST_F(HttpGatewayTest, SlowReaderCostsItsStreamNotMemory) {
+  auto fd = connect_to(port_);
+  ASSERT_TRUE(fd);
+  // 400 x 64 KiB = 25 MiB, far more than the socket buffers hold.
+  send_all(fd, "GET /stream?chunks=400&size=65536 HTTP/1.1\r\nHost: t\r\n\r\n"
+               "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto before = resident_kib();
+  // The client reads nothing for a while: the handler must wait.
+  std::this_thread::sleep_for(1s);
+  auto during = resident_kib();
+  EXPECT_LT(during - before, 12 * 1024) << "KiB grew while the client slept";
+  auto all = read_until(fd, "Hello, World!", 30s);
+  auto body_at = all.find("\r\n\r\n");
+  ASSERT_NE(body_at, std::string::npos);
+  // Unchunk and compare.
+  std::string body;
+  auto at = body_at + 4;
+  for (int chunks = 0; chunks < 100000; ++chunks) {
+    auto eol = all.find("\r\n", at);
+    ASSERT_NE(eol, std::string::npos);
+    auto n = std::stoul(all.substr(at, eol - at), nullptr, 16);
+    at = eol + 2;
+    if (n == 0)
+      break;
+    body += all.substr(at, n);
+    at += n + 2;
+  }
+  EXPECT_TRUE(body == stream_body(400, 65536)) << body.size();
+  // The pipelined request after the stream is answered after it.
+  EXPECT_THAT(all.substr(at), HasSubstr("HTTP/1.1 200 OK\r\n"));
+}
+
+TEST_F(HttpGatewayTest, StreamToHeadAndHttp10Clients) {
+  auto head = round_trip(port_, "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n"
+                                "GET /plaintext HTTP/1.1\r\nHost: t\r\n"
+                                "Connection: close\r\n\r\n");
+  EXPECT_THAT(head, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_EQ(responses_in(head), 2) << head;
+  EXPECT_THAT(head, HasSubstr("\r\n\r\nHTTP/1.1 200 OK\r\n"));
+  // HTTP/1.0 knows no chunks: the body is raw and ends with the connection.
+  auto old = round_trip(port_, "GET /stream?chunks=2&size=3 HTTP/1.0\r\n\r\n");
+  EXPECT_THAT(old, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(old, Not(HasSubstr("Transfer-Encoding")));
+  EXPECT_THAT(old, Not(HasSubstr("Content-Length")));
+  EXPECT_THAT(old, ::testing::EndsWith("\r\n\r\naaabbb"));
+}
+
+TEST_F(HttpGatewayTest, CurlFollowsHandlerEventsAndResumes) {
+  auto all = curl({"-N", "-i", url("/countdown?from=3")});
+  EXPECT_THAT(all, HasSubstr("Content-Type: text/event-stream\r\n"));
+  EXPECT_THAT(all, HasSubstr("Cache-Control: no-cache\r\n"));
+  EXPECT_THAT(all, HasSubstr("\r\n\r\nid: 3\nevent: count\ndata: 3\n\n"
+                             "id: 2\nevent: count\ndata: 2\n\n"
+                             "id: 1\nevent: count\ndata: 1\n\n"));
+  EXPECT_EQ(curl({"-N", "-H", "Last-Event-ID: 3", url("/countdown?from=3")}),
+            "id: 2\nevent: count\ndata: 2\n\nid: 1\nevent: count\ndata: 1\n\n");
+}
+
+TEST_F(HttpGatewayTest, ConnectionsAreAnnouncedOnTheEventBus) {
+  std::mutex mutex;
+  std::condition_variable arrived;
+  std::vector<weft::event> seen;
+  auto record = [&](const weft::event& ev) {
+    std::lock_guard<std::mutex> guard{mutex};
+    if (ev.attribute("protocol") == "http")
+      seen.push_back(ev);
+    arrived.notify_all();
+  };
+  for (auto name :
+       {weft::lifecycle::connection_opened, weft::lifecycle::connection_closed})
+    ASSERT_TRUE(node_->events().on(name, record).ok());
+  EXPECT_EQ(curl({url("/health")}), R"({"status":"ok"})");
+  std::unique_lock<std::mutex> lock{mutex};
+  ASSERT_TRUE(arrived.wait_for(lock, 10s, [&] { return seen.size() >= 2; }));
+  // The bus may hand the two to the subscriber in either order.
+  auto opened = seen[0].name == "connection.opened" ? seen[0] : seen[1];
+  auto closed = seen[0].name == "connection.opened" ? seen[1] : seen[0];
+  EXPECT_EQ(opened.name, "connection.opened");
+  EXPECT_EQ(closed.name, "connection.closed");
+  EXPECT_EQ(opened.attribute("connection"), closed.attribute("connection"));
+  EXPECT_THAT(std::string{opened.attribute("peer")}, StartsWith("127.0.0.1:"));
+  EXPECT_THAT(std::string{opened.attribute("client")}, StartsWith("c"));
+  EXPECT_EQ(closed.attribute("reason"), "");
 }
 
 TEST_F(HttpGatewayTest, HealthAndReadiness) {
