@@ -209,7 +209,17 @@ void request_reader::next() {
   parser_ = std::make_unique<internal::beast_request_parser>(*this);
   state_ = state::need_more;
   started_ = false;
-  head_ = request_head{};
+  // Cleared, not replaced: the strings and the header list keep their
+  // capacity for the connection's next request.
+  head_.method.clear();
+  head_.target.clear();
+  head_.version = 11;
+  head_.headers.clear();
+  head_.keep_alive = true;
+  head_.expect_continue = false;
+  head_.chunked = false;
+  head_.content_length.reset();
+  head_.content_type.clear();
   body_.clear();
   max_body_ = limits_.max_body_bytes;
   error_status_ = 0;

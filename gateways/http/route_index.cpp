@@ -29,14 +29,24 @@ route_index::route_index(std::shared_ptr<const route_table> table)
                 return a.pattern.text() < b.pattern.text();
               return a.method < b.method;
             });
+  for (std::size_t i = 0; i < entries_.size(); ++i)
+    if (entries_[i].pattern.text().find('{') == std::string::npos)
+      literal_[entries_[i].pattern.text()].push_back(i);
 }
 
 route_index::match route_index::find(absl::string_view method,
                                      absl::string_view path) const {
   match out;
   absl::string_view wanted = method == "HEAD" ? "GET" : method;
-  std::vector<std::string> allowed;
   std::vector<http_path_pattern::param> params;
+  if (auto lit = literal_.find(path); lit != literal_.end())
+    for (auto i : lit->second)
+      if (entries_[i].method == wanted
+          && entries_[i].pattern.match(path, params)) {
+        out.route = entries_[i].route.get();
+        return out;
+      }
+  std::vector<std::string> allowed;
   for (const auto& e : entries_) {
     if (!e.pattern.match(path, params))
       continue;

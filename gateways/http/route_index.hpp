@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
 #include <absl/strings/string_view.h>
 
 #include "runtime/http_path_pattern.hpp"
@@ -47,6 +48,10 @@ private:
 
   std::shared_ptr<const route_table> table_;
   std::vector<entry> entries_;
+  /// Entries whose pattern is all literal, by its text: a request path
+  /// equal to one (the common case) is found without trying every pattern;
+  /// such a pattern is the most specific match there is.
+  absl::flat_hash_map<std::string, std::vector<std::size_t>> literal_;
 };
 
 } // namespace weft::http

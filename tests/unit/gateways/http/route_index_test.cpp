@@ -38,6 +38,22 @@ TEST(RouteIndexTest, PrefersLiteralsThenTypedThenPlainThenWildcards) {
   EXPECT_EQ(index.find("GET", "/u/a/b").route->name, "GET /u/{*rest}");
 }
 
+TEST(RouteIndexTest, LiteralPathsMatchAsThePatternsWould) {
+  route_index index{table_of({{"GET", "/a/b/{*rest}"},
+                              {"GET", "/a/b"},
+                              {"POST", "/a/b"},
+                              {"GET", "/a/{x}"}})};
+  EXPECT_EQ(index.find("GET", "/a/b").route->name, "GET /a/b");
+  EXPECT_EQ(index.find("HEAD", "/a/b").route->name, "GET /a/b");
+  EXPECT_EQ(index.find("POST", "/a/b").route->name, "POST /a/b");
+  // Encoded, the same path reaches the same route through the patterns.
+  EXPECT_EQ(index.find("GET", "/a/%62").route->name, "GET /a/b");
+  auto put = index.find("PUT", "/a/b");
+  EXPECT_EQ(put.route, nullptr);
+  EXPECT_EQ(put.allow, "GET, HEAD, OPTIONS, POST");
+  EXPECT_EQ(index.find("GET", "/a/c").route->name, "GET /a/{x}");
+}
+
 TEST(RouteIndexTest, HeadFindsGetAndOtherMethodsListAllow) {
   route_index index{table_of({{"GET", "/items/{id:int}"},
                               {"DELETE", "/items/{id:int}"},
