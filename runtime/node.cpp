@@ -1,6 +1,10 @@
 #include "runtime/node.hpp"
 
+#include <sched.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -87,6 +91,15 @@ node::node(passkey, node_config cfg, logger log)
 
 absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
   auto result = std::make_unique<node>(passkey{}, std::move(cfg), log);
+  if (result->config_.thread_policy == "batch") {
+    // On Linux the policy is per thread, and threads inherit their
+    // creator's: set here, it reaches CAF's workers and the reactors.
+    sched_param param{};
+    if (::sched_setscheduler(0, SCHED_BATCH, &param) != 0)
+      return make_status(errc::internal,
+                         absl::StrCat("cannot set SCHED_BATCH: ",
+                                      std::strerror(errno)));
+  }
   result->system_ = std::make_unique<system_holder>(result->config_);
   result->root_ = spawn_node_actor(*result->system_->system, log);
   if (!result->root_)

@@ -27,6 +27,12 @@ struct node_config {
   /// variable and wake at once). "sharing" measured faster on the 2-core
   /// machines weft is built on (docs/benchmarks.md).
   std::string scheduler_policy = "sharing";
+  /// Linux scheduling policy of the node's threads: "normal" (SCHED_OTHER)
+  /// or "batch" (SCHED_BATCH: a thread woken by a hand-off does not preempt
+  /// a running one, so fewer context switches under load; see
+  /// docs/configuration.md). Set on the thread that starts the node, which
+  /// keeps it, before the node starts its threads, which inherit it.
+  std::string thread_policy = "normal";
   /// Lowest level written to stderr.
   weft::log_level log_level = weft::log_level::info;
   /// Upper bound on a graceful drain after SIGTERM / SIGINT.

@@ -44,6 +44,11 @@ public:
     return pid_ > 0;
   }
 
+  /// The child's process id (-1 if it did not start).
+  pid_t pid() const {
+    return pid_;
+  }
+
   /// Reads stderr until a line containing `needle` arrives or `timeout`
   /// passes; returns that line.
   std::optional<std::string> wait_for_line(const std::string& needle,

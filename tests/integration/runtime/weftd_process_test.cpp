@@ -1,6 +1,16 @@
 // Runs the real weftd binary: start, signal, exit codes, option errors.
 
+#include <sched.h>
+
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <absl/strings/numbers.h>
+#include <absl/strings/str_cat.h>
+#include <absl/strings/str_split.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -38,6 +48,52 @@ TEST(WeftdProcessTest, SigintAlsoDrains) {
   auto code = weftd.wait_exit(6s);
   ASSERT_TRUE(code.has_value()) << weftd.output();
   EXPECT_EQ(*code, 0) << weftd.output();
+}
+
+/// The scheduling policy (field 41 of /proc/PID/task/TID/stat) of each of
+/// `pid`'s threads.
+std::vector<int> thread_policies(pid_t pid) {
+  std::vector<int> result;
+  auto dir = absl::StrCat("/proc/", pid, "/task");
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in{entry.path() / "stat"};
+    std::string line;
+    std::getline(in, line);
+    // Fields from the third on follow the ")" that ends the name.
+    auto close = line.rfind(')');
+    if (close == std::string::npos)
+      continue;
+    std::vector<std::string> fields
+      = absl::StrSplit(line.substr(close + 2), ' ');
+    int policy = -1;
+    if (fields.size() > 38 && absl::SimpleAtoi(fields[38], &policy))
+      result.push_back(policy);
+  }
+  return result;
+}
+
+TEST(WeftdProcessTest, BatchThreadPolicyReachesEveryThread) {
+  child_process weftd{bin_path("weftd"),
+                      {"--thread-policy", "batch", "--tcp-listen=127.0.0.1:0",
+                       "--http-listen=127.0.0.1:0"}};
+  ASSERT_TRUE(weftd.wait_for_line("event=node.started", 10s)) << weftd.output();
+  auto policies = thread_policies(weftd.pid());
+  // The main thread, CAF's workers and clock, the reactors at least.
+  ASSERT_GE(policies.size(), 4u);
+  for (auto policy : policies)
+    EXPECT_EQ(policy, SCHED_BATCH);
+  weftd.signal(SIGTERM);
+  auto code = weftd.wait_exit(6s);
+  ASSERT_TRUE(code.has_value()) << weftd.output();
+  EXPECT_EQ(*code, 0) << weftd.output();
+}
+
+TEST(WeftdProcessTest, ThreadPolicyIsNormalByDefault) {
+  child_process weftd{bin_path("weftd"),
+                      {"--tcp-listen=127.0.0.1:0", "--http-listen=127.0.0.1:0"}};
+  ASSERT_TRUE(weftd.wait_for_line("event=node.started", 10s)) << weftd.output();
+  for (auto policy : thread_policies(weftd.pid()))
+    EXPECT_EQ(policy, SCHED_OTHER);
 }
 
 TEST(WeftdProcessTest, UnknownFlagExitsTwoNamingIt) {
