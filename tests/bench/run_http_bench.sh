@@ -14,7 +14,7 @@
 #
 # Pinning: nginx runs one worker process, so it uses one core: it and weftd
 # (all of weftd's threads) are pinned to SERVER_CORE, wrk to CLIENT_CORE.
-# Two more weftd rows: the same on one core under SCHED_BATCH (chrt -b 0,
+# Two more weftd rows: the same on one core under SCHED_BATCH (--thread-policy batch,
 # so its reactor and scheduler threads do not preempt each other at every
 # wakeup), and weftd on both cores (CLIENT_CORE shared with wrk) with its
 # default threads: what weftd does unpinned on this machine.
@@ -91,11 +91,12 @@ start weftd1 'address=127\.0\.0\.1:[0-9]+' taskset -c "$server_core" "$bin/weftd
   --http-listen 127.0.0.1:0 --scheduler-threads 1 --io-threads 1 --log-level info \
   "${weftd_flags[@]}"
 weft1_port=$port
-# The same, with SCHED_BATCH (chrt -b 0): no wakeup preemption between
-# weftd's reactor and scheduler threads when they share the core.
-start weftd1b 'address=127\.0\.0\.1:[0-9]+' taskset -c "$server_core" chrt -b 0 \
+# The same, with SCHED_BATCH (--thread-policy batch, the same as chrt -b 0):
+# no wakeup preemption between weftd's reactor and scheduler threads when
+# they share the core.
+start weftd1b 'address=127\.0\.0\.1:[0-9]+' taskset -c "$server_core" \
   "$bin/weftd" --http-listen 127.0.0.1:0 --scheduler-threads 1 --io-threads 1 \
-  --log-level info "${weftd_flags[@]}"
+  --thread-policy batch --log-level info "${weftd_flags[@]}"
 weft1b_port=$port
 # weftd on both cores, default threads.
 start weftd2 'address=127\.0\.0\.1:[0-9]+' taskset -c "$server_core,$client_core" \
@@ -135,7 +136,7 @@ machine_lines
 echo "# $("$nginx_bin" -v 2>&1 | head -1); $(wrk -v 2>&1 | head -1)"
 echo "# wrk: ${wrk_threads} thread(s) on core $client_core, ${cell_s}s per cell, --latency (p99 in us)"
 echo "# nginx: worker_processes 1 on core $server_core; weftd (1 core): all threads on core $server_core,"
-echo "#   --scheduler-threads 1 --io-threads 1 (\"weft 1 core\"; \"+ batch\": the same under chrt -b 0);"
+echo "#   --scheduler-threads 1 --io-threads 1 (\"weft 1 core\"; \"+ batch\": the same with --thread-policy batch);"
 echo "#   \"weft 2 cores\": cores $server_core,$client_core (the second shared with wrk), default threads"
 echo
 printf '%-22s %-16s %10s %8s %9s %8s %s\n' cell server "req/s" "x nginx" "p99 us" "x nginx" notes
