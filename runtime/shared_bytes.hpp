@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,9 +50,11 @@ public:
     return shared_bytes{std::move(bytes), n};
   }
 
-  /// Copies `text` (for tests and small literals).
+  /// Copies `text` into one allocation shared with the reference count.
   static shared_bytes copy_of(absl::string_view text) {
-    return shared_bytes{std::vector<std::uint8_t>(text.begin(), text.end())};
+    return allocate(text.size(), [text](absl::Span<std::uint8_t> out) {
+      std::memcpy(out.data(), text.data(), text.size());
+    });
   }
 
   /// A sub-range sharing this storage; `offset + length` must be <= size().

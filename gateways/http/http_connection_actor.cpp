@@ -76,6 +76,8 @@ struct exchange {
   /// A 100 Continue is owed once this exchange is at the front.
   bool continue_owed = false;
   target_kind kind = target_kind::local;
+  /// rpc: the route takes a protobuf request (decided with the head).
+  bool typed_rpc = false;
   /// local: the answer decided from the head.
   int local_status = 0;
   std::string local_type;
@@ -320,13 +322,7 @@ void dispatch(connection_self self, exchange& ex, request_reader& reader) {
     auto type = media_type(head.content_type);
     // A protobuf route reads anything but protobuf as JSON (so that
     // `curl -d`, which says urlencoded, works); no content type means JSON.
-    const auto& table = st.dispatcher.table();
-    const route_binding* binding = nullptr;
-    if (table)
-      if (auto r = table->routes.find(ex.route); r != table->routes.end())
-        binding = r->second.get();
-    bool typed = binding && binding->spec->request_prototype;
-    if (type.empty() || (typed && type != protobuf_content_type))
+    if (type.empty() || (ex.typed_rpc && type != protobuf_content_type))
       type = json_content_type;
     if (type == json_content_type && body.empty())
       body = "{}";
@@ -344,8 +340,7 @@ void dispatch(connection_self self, exchange& ex, request_reader& reader) {
   }
   add_headers(req.metadata, head);
   req.metadata[request_id_key] = ex.request_id;
-  req.body = payload{shared_bytes{std::vector<std::uint8_t>(body.begin(),
-                                                            body.end())}};
+  req.body = payload{shared_bytes::copy_of(body)};
   st.ctx.stats->requests.fetch_add(1, std::memory_order_relaxed);
   dispatch_ticket ticket;
   if (auto ready = st.dispatcher.prepare(req, ticket); !ready.ok()) {
@@ -438,6 +433,7 @@ std::uint64_t route_head(connection_self self, exchange& ex,
     if (table)
       if (auto r = table->routes.find(route); r != table->routes.end())
         binding = r->second.get();
+    ex.typed_rpc = binding && binding->spec->request_prototype;
     ex.route = std::move(route);
   } else {
     if (!st.index || st.index->table() != st.dispatcher.table())

@@ -790,13 +790,12 @@ session::send(const weft::wire::MessageHeader& header, payload body,
     return make_status(errc::unavailable, "the connection is closed");
   if (peer_going_away_ && header.kind() != weft::wire::KIND_REPLY)
     return make_status(errc::going_away, "the peer is going away");
-  request_entry* awaiting = nullptr;
+  auto awaiting = awaiting_reply_.end();
   if (header.kind() == weft::wire::KIND_REPLY) {
-    auto a = awaiting_reply_.find(header.reply_to());
-    if (a == awaiting_reply_.end() || a->second.reply_id != 0)
+    awaiting = awaiting_reply_.find(header.reply_to());
+    if (awaiting == awaiting_reply_.end() || awaiting->second.reply_id != 0)
       return make_status(errc::cancelled,
                          "the request was cancelled or already answered");
-    awaiting = &a->second;
   }
   if (next_out_id_ == 0 || next_out_id_ > 0xfffffffdu)
     return make_status(errc::unavailable, "message ids exhausted");
@@ -830,8 +829,8 @@ session::send(const weft::wire::MessageHeader& header, payload body,
     // Written whole: the message never enters the queues, so a reply
     // ends its request here rather than in take_output.
     ++stats_.messages_out;
-    if (awaiting != nullptr)
-      awaiting_reply_.erase(header.reply_to());
+    if (awaiting != awaiting_reply_.end())
+      awaiting_reply_.erase(awaiting);
     return id;
   }
   auto out = std::make_unique<outbound>();
@@ -842,8 +841,8 @@ session::send(const weft::wire::MessageHeader& header, payload body,
   out->header_bytes = header_bytes;
   out->total = body.size();
   out->body = std::move(body);
-  if (awaiting != nullptr)
-    awaiting->reply_id = id;
+  if (awaiting != awaiting_reply_.end())
+    awaiting->second.reply_id = id;
   auto& queued = queues_made();
   queued.ready[out->priority].push_back(id);
   queued.unbegun.push_back(id);
