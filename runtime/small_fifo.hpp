@@ -53,6 +53,16 @@ public:
     return capacity_;
   }
 
+  /// Frees the slots of an empty queue (a no-op otherwise), so that an
+  /// owner that went idle keeps no capacity.
+  void release_if_empty() noexcept {
+    if (size_ != 0)
+      return;
+    slots_.reset();
+    head_ = 0;
+    capacity_ = 0;
+  }
+
   /// The oldest element; the queue must not be empty.
   T& front() noexcept {
     return slots_[head_];

@@ -28,29 +28,46 @@ namespace {
 
 using protocol::session_event;
 
+/// What a connection keeps of its connection_context (the route table
+/// goes to the dispatcher, which holds the newest one).
+struct connection_links {
+  std::shared_ptr<const binary_gateway_options> options;
+  std::shared_ptr<gateway_stats> stats;
+  logger log;
+  caf::actor registry;
+};
+
+// The state is laid out to keep the actor (CAF adds a 64-byte control
+// block) inside tcmalloc's 1,408-byte size class: fields needed only by a
+// draining or busy connection live behind pointers (docs/benchmarks.md,
+// "Memory").
 struct connection_state {
   std::shared_ptr<io::channel> channel;
   std::unique_ptr<protocol::session> session;
-  connection_context ctx;
+  connection_links ctx;
   /// Reused by reply() for every answer (cleared each time); made at the
-  /// first reply, so that an idle connection does not hold its 200 bytes.
+  /// first reply and freed when nothing is in flight, so that an idle
+  /// connection does not hold its 200 bytes.
   std::unique_ptr<weft::wire::MessageHeader> reply_header;
   /// Finds routes, runs middleware and picks handler actors.
   route_dispatcher dispatcher;
   /// "c<connection id>": the client id of this connection's requests.
   std::string client_id;
-  /// Requests dispatched to handlers and not answered yet.
-  std::size_t inflight = 0;
-  /// Their tickets by id: a request leaves when its handler answers or when
-  /// the session gives up on it (deadline, cancel), whichever comes first.
+  /// Requests dispatched to handlers and not answered yet, with their
+  /// tickets by id: a request leaves when its handler answers or when the
+  /// session gives up on it (deadline, cancel), whichever comes first.
   absl::flat_hash_map<std::uint32_t, dispatch_ticket> live;
   /// Received bytes not reported to the reactor while over the inflight cap.
   std::size_t deferred_consumed = 0;
+  /// The earliest tick_atom we sent ourselves that has not arrived yet,
+  /// and the one before it in time (InfiniteFuture: none). A timer due
+  /// earlier sends another tick; ticks arrive in time order, so when one
+  /// arrives the next pending one is known and not sent again (each costs
+  /// a CAF clock entry while it waits).
   absl::Time tick_at = absl::InfiniteFuture();
-  std::optional<caf::typed_response_promise<ok_atom>> drain_promise;
-  bool channel_closed = false;
-  /// A flush_atom is in our mailbox: replies wait for it to be written.
-  bool flush_scheduled = false;
+  absl::Time tick_after = absl::InfiniteFuture();
+  /// Answered once a drain finished; only a draining connection has one.
+  std::unique_ptr<caf::typed_response_promise<ok_atom>> drain_promise;
   /// Requests for routes that accept batches, collected while one read's
   /// events are dispatched and sent as one message per handler actor
   /// afterwards.
@@ -58,12 +75,19 @@ struct connection_state {
   /// Counts and gauges as last published to the gateway's shared stats,
   /// and counts not published yet. Every connection actor updates the
   /// same atomics, whose cache lines bounce between cores: they are
-  /// published once per step rather than once per request.
-  std::int64_t open_inbound = 0;
+  /// published once per step rather than once per request. The narrow
+  /// ones are bounded by the connection's limits (open messages, requests
+  /// in flight) or by one step.
   std::int64_t inbound_memory = 0;
-  std::int64_t published_inflight = 0;
-  std::uint64_t unpublished_requests = 0;
-  std::uint64_t unpublished_replies = 0;
+  std::int32_t open_inbound = 0;
+  std::int32_t published_inflight = 0;
+  std::uint32_t unpublished_requests = 0;
+  std::uint32_t unpublished_replies = 0;
+  bool channel_closed = false;
+  /// A flush_atom is in our mailbox: replies wait for it to be written.
+  bool flush_scheduled = false;
+  /// Nothing was received or pushed since the last trim().
+  bool trimmed = true;
 
   connection_state() = default;
   connection_state(const connection_state&) = delete;
@@ -133,9 +157,8 @@ std::optional<dispatch_ticket> finished_request(connection_self self,
     return std::nullopt;
   std::optional<dispatch_ticket> ticket{std::move(found->second)};
   st.live.erase(found);
-  --st.inflight;
   if (st.deferred_consumed > 0
-      && st.inflight < st.ctx.options->max_inflight_requests) {
+      && st.live.size() < st.ctx.options->max_inflight_requests) {
     st.channel->consumed(st.deferred_consumed);
     st.deferred_consumed = 0;
   }
@@ -205,7 +228,6 @@ void dispatch(connection_self self, session_event& ev) {
     caf::anon_send(ticket.worker(), request_atom_v, std::move(req));
     return; // the ticket gives the pool place back now
   }
-  ++st.inflight;
   // Keyed routes keep their order: no request of theirs overtakes another.
   auto urgent
     = ev.header.priority() <= weft::wire::PRIORITY_HIGH && !ticket.keyed();
@@ -372,15 +394,17 @@ void publish_gauges(connection_self self) {
   auto& shared = *st.ctx.stats;
   auto publish = [](auto& counter, auto& published, auto now) {
     if (now != published)
-      counter.fetch_add(now - published, std::memory_order_relaxed);
+      counter.fetch_add(static_cast<std::int64_t>(now)
+                          - static_cast<std::int64_t>(published),
+                        std::memory_order_relaxed);
     published = now;
   };
   publish(shared.open_inbound, st.open_inbound,
-          static_cast<std::int64_t>(stats.open_inbound));
+          static_cast<std::int32_t>(stats.open_inbound));
   publish(shared.inbound_memory, st.inbound_memory,
           static_cast<std::int64_t>(stats.inbound_memory));
   publish(shared.inflight, st.published_inflight,
-          static_cast<std::int64_t>(st.inflight));
+          static_cast<std::int32_t>(st.live.size()));
   if (st.unpublished_requests > 0)
     shared.requests.fetch_add(std::exchange(st.unpublished_requests, 0),
                               std::memory_order_relaxed);
@@ -399,6 +423,17 @@ void flush(connection_self self) {
                              st.ctx.options->write_ahead);
 }
 
+
+/// Frees the per-request tables and buffers of a connection with nothing
+/// in flight.
+void trim(connection_self self) {
+  auto& st = self->state;
+  st.trimmed = true;
+  if (st.live.capacity() > 0)
+    decltype(st.live){}.swap(st.live);
+  st.reply_header.reset();
+  st.session->trim();
+}
 
 /// Processes session events, writes, and re-arms the timer, until quiet.
 void step(connection_self self) {
@@ -456,8 +491,15 @@ void step(connection_self self) {
     }
     return;
   }
+  // Nothing in flight: give back what only requests use, as nginx frees a
+  // keep-alive connection's request memory once it is idle, so that an
+  // idle connection holds its fixed state alone. The next request pays a
+  // few small allocations (docs/benchmarks.md, "Memory").
+  if (st.live.empty() && !st.trimmed)
+    trim(self);
   auto next = st.session->next_timeout();
   if (next < st.tick_at) {
+    st.tick_after = st.tick_at;
     st.tick_at = next;
     auto delay = std::max(absl::ZeroDuration(), next - absl::Now());
     self->delayed_send(self, absl::ToChronoNanoseconds(delay), tick_atom_v);
@@ -469,8 +511,9 @@ caf::behavior connection(connection_self self,
                          connection_context ctx) {
   auto& st = self->state;
   st.channel = std::move(channel);
-  st.ctx = std::move(ctx);
-  st.dispatcher.update(st.ctx.routes);
+  st.ctx = {std::move(ctx.options), std::move(ctx.stats), ctx.log,
+            std::move(ctx.registry)};
+  st.dispatcher.update(std::move(ctx.routes));
   st.client_id = absl::StrCat("c", st.channel->id());
   if (st.ctx.registry)
     self->send(st.ctx.registry, client_atom_v, st.client_id,
@@ -490,9 +533,10 @@ caf::behavior connection(connection_self self,
   return {
     [self](io_read_atom, const shared_bytes& batch) {
       auto& s = self->state;
+      s.trimmed = false;
       s.session->on_bytes(batch, absl::Now());
       step(self);
-      if (s.inflight < s.ctx.options->max_inflight_requests)
+      if (s.live.size() < s.ctx.options->max_inflight_requests)
         s.channel->consumed(batch.size());
       else
         s.deferred_consumed += batch.size();
@@ -504,7 +548,10 @@ caf::behavior connection(connection_self self,
     [self](client_atom, std::string& id) {
       self->state.client_id = std::move(id);
     },
-    [self](push_atom, push_message& msg) { push(self, msg); },
+    [self](push_atom, push_message& msg) {
+      self->state.trimmed = false;
+      push(self, msg);
+    },
     [self](io_closed_atom, const caf::error& reason) {
       auto& s = self->state;
       if (reason && reason != caf::sec::none)
@@ -528,7 +575,7 @@ caf::behavior connection(connection_self self,
     },
     [self](tick_atom) {
       auto& s = self->state;
-      s.tick_at = absl::InfiniteFuture();
+      s.tick_at = std::exchange(s.tick_after, absl::InfiniteFuture());
       s.session->on_tick(absl::Now());
       step(self);
     },
@@ -538,7 +585,8 @@ caf::behavior connection(connection_self self,
       step(self);
       if (s.session->closed())
         return ok_atom_v;
-      s.drain_promise = self->make_response_promise<ok_atom>();
+      s.drain_promise = std::make_unique<caf::typed_response_promise<ok_atom>>(
+        self->make_response_promise<ok_atom>());
       return *s.drain_promise;
     },
   };

@@ -62,6 +62,11 @@ public:
     return error_;
   }
 
+  /// Frees the segment queue's capacity when nothing is buffered.
+  void trim() noexcept {
+    segments_.release_if_empty();
+  }
+
   /// Bytes fed but not decoded yet.
   std::size_t buffered() const noexcept {
     return buffered_;

@@ -1159,6 +1159,26 @@ bool session::wants_write() const {
   return false;
 }
 
+namespace {
+
+/// Frees an empty hash map's slots (clear() would keep them).
+template <class Map>
+void free_if_empty(Map& map) {
+  if (map.empty() && map.capacity() > 0)
+    Map{}.swap(map);
+}
+
+} // namespace
+
+void session::trim() {
+  decoder_.trim();
+  free_if_empty(inbound_);
+  free_if_empty(awaiting_reply_);
+  free_if_empty(outstanding_);
+  if (!q_)
+    header_scratch_.reset();
+}
+
 std::vector<session_event> session::take_events() {
   return std::exchange(events_, {});
 }

@@ -128,6 +128,13 @@ public:
   /// The next time on_tick has something to do (InfiniteFuture if none).
   absl::Time next_timeout() const;
 
+  /// Frees what the session keeps between messages when it holds none
+  /// (empty tables' capacity, the header scratch, the decoder's segment
+  /// queue), so that a connection gone idle costs only its fixed state.
+  /// Costs a few allocations when the next message comes; call it when
+  /// the owner has nothing in flight.
+  void trim();
+
   // -- commands -------------------------------------------------------------
 
   /// Queues a message and returns its id. `header.kind`, `route` /

@@ -93,6 +93,21 @@ TEST(SmallFifoTest, PopReleasesWhatTheSlotHeld) {
   EXPECT_EQ(again.view(), "pay");
 }
 
+TEST(SmallFifoTest, ReleaseIfEmptyFreesSlotsOnlyWhenEmpty) {
+  small_fifo<std::uint32_t> q;
+  q.push_back(1);
+  q.push_back(2);
+  q.release_if_empty();
+  EXPECT_GT(q.capacity(), 0u); // not empty: kept
+  q.pop_front();
+  q.pop_front();
+  q.release_if_empty();
+  EXPECT_EQ(q.capacity(), 0u);
+  // Still usable afterwards.
+  q.push_back(3);
+  EXPECT_EQ(q.front(), 3u);
+}
+
 TEST(SmallFifoTest, MovesLeaveTheSourceEmpty) {
   small_fifo<std::uint32_t> a;
   a.push_back(1);

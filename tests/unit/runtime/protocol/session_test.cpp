@@ -163,6 +163,37 @@ TEST(SessionTest, EchoesASingleFrameRequestWithReplyTo) {
   EXPECT_EQ(frames_of(p.server_side().wrote, frame_type::message).size(), 1u);
 }
 
+TEST(SessionTest, KeepsWorkingAfterTrimBetweenAndDuringMessages) {
+  session_pair p;
+  p.pump();
+  for (int round = 0; round < 3; ++round) {
+    p.server_events().clear();
+    p.client_events().clear();
+    // Trimmed while idle, and while a request waits for its reply: the
+    // tables in use keep their entries.
+    p.server().trim();
+    p.client().trim();
+    auto id = p.client().send(testing::request("echo"),
+                              payload{shared_bytes::copy_of("hi")}, p.now());
+    ASSERT_TRUE(id.ok());
+    p.pump();
+    auto got = of_kind(p.server_events(), kind::message);
+    ASSERT_EQ(got.size(), 1u);
+    p.server().trim();
+    p.client().trim();
+    EXPECT_EQ(p.server().stats().awaiting_reply, 1u);
+    EXPECT_EQ(p.client().stats().outstanding_requests, 1u);
+    ASSERT_TRUE(p.server().send(testing::reply_to(got[0].id), got[0].body,
+                                p.now()).ok());
+    p.pump();
+    auto replies = of_kind(p.client_events(), kind::message);
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(replies[0].header.reply_to(), *id);
+    EXPECT_EQ(body_of(replies[0]), "hi");
+    EXPECT_EQ(p.client().stats().outstanding_requests, 0u);
+  }
+}
+
 TEST(SessionTest, EchoesFromServerToClientAsPush) {
   session_pair p;
   p.pump();
