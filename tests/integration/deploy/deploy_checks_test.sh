@@ -14,6 +14,10 @@
 #                                              on deploy/weft.conf and the
 #                                              image's weftd.conf
 #   deploy_checks_test.sh shellcheck           the deploy and test scripts
+#   deploy_checks_test.sh certs                tests/integration/cluster/
+#                                              make_test_certs.sh: which
+#                                              certificates verify against
+#                                              the test CA, key modes
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -193,10 +197,45 @@ check_shellcheck() {
   echo "PASS: shellcheck"
 }
 
+check_certs() {
+  command -v openssl >/dev/null ||
+    { echo "SKIP: the openssl command is not installed"; exit "$skip"; }
+  local tmp
+  tmp="$(mktemp -d)"
+  # shellcheck disable=SC2064 # expand now
+  trap "rm -rf '$tmp'" EXIT
+  "$root/tests/integration/cluster/make_test_certs.sh" "$tmp/certs" gw w1 >/dev/null ||
+    fail "make_test_certs.sh"
+  local cert
+  for cert in gw w1; do
+    local purpose
+    for purpose in sslserver sslclient; do
+      openssl verify -CAfile "$tmp/certs/ca.pem" -purpose "$purpose" \
+        "$tmp/certs/$cert.pem" >/dev/null ||
+        fail "$cert.pem does not verify against ca.pem as $purpose"
+    done
+  done
+  for cert in rogue self-signed expired; do
+    if openssl verify -CAfile "$tmp/certs/ca.pem" "$tmp/certs/$cert.pem" >/dev/null 2>&1; then
+      fail "$cert.pem verifies against the test CA"
+    fi
+  done
+  openssl verify -CAfile "$tmp/certs/rogue-ca.pem" "$tmp/certs/rogue.pem" >/dev/null ||
+    fail "rogue.pem does not verify against its own CA"
+  [ "$(stat -c %a "$tmp/certs/gw.key")" = 600 ] || fail "gw.key is not mode 600"
+  "$root/tests/integration/cluster/make_test_certs.sh" --passphrase s3cret "$tmp/enc" >/dev/null ||
+    fail "make_test_certs.sh --passphrase"
+  grep -q "ENCRYPTED PRIVATE KEY" "$tmp/enc/worker.key" || fail "worker.key is not encrypted"
+  openssl pkey -in "$tmp/enc/worker.key" -passin pass:s3cret -noout ||
+    fail "worker.key does not open with its passphrase"
+  echo "PASS: make_test_certs.sh: node certificates verify; rogue, self-signed and expired do not"
+}
+
 case "${1:-}" in
   compose) check_compose ;;
+  certs) check_certs ;;
   packages) [ $# -eq 2 ] || fail "usage: $0 packages BIN_DIR"; check_packages "$2" ;;
   healthcheck) [ $# -eq 2 ] || fail "usage: $0 healthcheck BIN_DIR"; check_healthcheck "$2" ;;
   shellcheck) check_shellcheck ;;
-  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
