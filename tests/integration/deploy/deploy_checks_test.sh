@@ -62,11 +62,20 @@ gateway, worker = services.get("gateway", {}), services.get("worker", {})
 for key in ("container_name", "ports"):
     if key in worker:
         problems.append(f"worker has {key}: it could not scale")
-published = [str(p) for p in gateway.get("ports", [])]
-if not any(":7700" in p for p in published) or not any(":8080" in p for p in published):
-    problems.append(f"gateway does not publish 7700 and 8080: {published}")
-if any("7800" in p for p in published):
-    problems.append(f"gateway publishes the node port 7800: {published}")
+
+
+def target_port(port):
+    """The container port of a short ("127.0.0.1:7700:7700/tcp", compose 1.x)
+    or long ({"target": 7700, ...}, compose 2.x) port entry."""
+    if isinstance(port, dict):
+        return int(port["target"])
+    return int(str(port).split("/")[0].split(":")[-1].split("-")[0])
+
+
+published = sorted(target_port(p) for p in gateway.get("ports", []))
+if published != [7700, 8080]:
+    problems.append(f"gateway publishes container ports {published}, "
+                    "expected 7700 and 8080 (and never the node port 7800)")
 env = {k: str(v) for k, v in gateway.get("environment", {}).items()}
 for key, want in (("WEFT_ROLE", "gateway"), ("WEFT_TCP_LISTEN", "0.0.0.0:7700"),
                   ("WEFT_HTTP_LISTEN", "0.0.0.0:8080"),
@@ -86,7 +95,31 @@ if problems:
     print("FAIL: deploy/docker-compose.yml: " + "; ".join(problems))
     sys.exit(1)
 PY
-  echo "PASS: ${compose[*]} config accepts deploy/docker-compose.yml"
+  # The build context after .dockerignore, as docker-compose's own library
+  # (python3-docker) computes it: the sources, no build tree, no .git.
+  /usr/bin/python3 - "$root" <<'PY'
+import os
+import sys
+
+root = sys.argv[1]
+try:
+    from docker.utils.build import exclude_paths
+except ImportError:
+    print("note: python3-docker is missing: .dockerignore not checked")
+    sys.exit(0)
+with open(os.path.join(root, ".dockerignore")) as f:
+    patterns = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+files = exclude_paths(root, patterns, dockerfile="deploy/Dockerfile")
+leaked = sorted(f for f in files if f.split("/")[0] in (".git", "build")
+                or f.split("/")[0].startswith("build-"))
+missing = [f for f in ("CMakeLists.txt", "deploy/lib.sh", "deploy/Dockerfile",
+                       "deploy/docker/healthcheck.sh", "deploy/docker/weftd.conf")
+           if f not in files]
+if leaked or missing:
+    print(f"FAIL: docker build context: leaked {leaked[:5]}, missing {missing}")
+    sys.exit(1)
+PY
+  echo "PASS: ${compose[*]} config accepts deploy/docker-compose.yml; .dockerignore keeps build trees and .git out"
 }
 
 # The package names of the runtime stage's `apt-get install` (the second
