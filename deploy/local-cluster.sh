@@ -122,7 +122,10 @@ if [ ! -x "$weftd" ] || [ ! -x "$weft" ]; then
   fi
   cmake --build "$build_dir" -j "${WEFT_JOBS:-2}" --target weftd weft >&2
 fi
-if ! "$weftd" --help | grep -q -- '--role'; then
+# (Not `weftd --help | grep -q`: under pipefail, grep leaving early can fail
+# the pipeline through weftd's SIGPIPE.)
+help_text="$("$weftd" --help)" || die "$weftd --help failed"
+if ! grep -q -- '--role' <<<"$help_text"; then
   die "$weftd has no cluster options (--role, --node-listen, --join): it was built without issue 7's cluster"
 fi
 
