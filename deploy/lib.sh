@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by deploy/run.sh and deploy/test.sh: installs missing Debian
 # packages and builds weft into build/. Source it; do not run it.
 

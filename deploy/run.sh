@@ -4,6 +4,7 @@
 #   deploy/run.sh --log-level=debug
 # Stop it with Ctrl-C: it drains and exits 0.
 set -euo pipefail
+# shellcheck source=deploy/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 weft_install_packages
 weft_build -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_BENCHMARKS=OFF
