@@ -61,12 +61,16 @@ void pump_stream(http_stream out, std::int64_t next, std::int64_t chunks,
 } // namespace
 
 void add_demo_http_routes(blueprint& app, task_scheduler_actor scheduler) {
+  // The TechEmpower endpoints answer on the connection (run_on_edge): a
+  // constant reply needs no handler actor.
+  route_options on_edge;
+  on_edge.run_on_edge = true;
   app.get("/plaintext", [](const http_request&, context&) {
     return http_response::bytes("Hello, World!", "text/plain");
-  });
+  }, on_edge);
   app.get("/json", [](const http_request&, context&) {
     return http_response::json(R"({"message":"Hello, World!"})");
-  });
+  }, on_edge);
   // Path and query parameters: /hello/Ada?greeting=Hi
   app.get("/hello/{name}", [](const http_request& req, context&) {
     const auto* greeting = req.query("greeting");

@@ -90,8 +90,23 @@ blueprint demo_app(task_scheduler_actor scheduler) {
   // connections with 16 requests each in flight are 16,000 at once, above
   // the default bound of 4,096 that would answer the rest `overloaded`.
   batches.max_queue = 65'536;
+  // echo answers on the connection that received it (run_on_edge): the
+  // reply is the request, microseconds of work. echo.actor is the same
+  // through a handler actor, for comparison (docs/benchmarks.md). sink
+  // reads whole bodies (up to GiBs, from spill files): never on the edge.
+  route_options on_edge;
+  on_edge.run_on_edge = true;
   blueprint app;
-  app.route_actors("echo", spawn_echo_route, batches);
+  app.raw_route("echo",
+                [](const payload& body, context& ctx) -> absl::StatusOr<response> {
+                  response rsp;
+                  rsp.body = body;
+                  rsp.content_type = ctx.content_type();
+                  rsp.schema = ctx.info().schema;
+                  return rsp;
+                },
+                on_edge);
+  app.route_actors("echo.actor", spawn_echo_route, batches);
   app.route_actors("sink", spawn_sink_route, batches);
   // The protobuf route of the guide (docs/guide.md), for `weft call
   // --json` and `weft schemas` against a fresh weftd.

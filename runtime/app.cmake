@@ -14,6 +14,7 @@ weft_library(weft_app
     ${CMAKE_CURRENT_LIST_DIR}/route_dispatcher.cpp
     ${CMAKE_CURRENT_LIST_DIR}/route_handlers.cpp
     ${CMAKE_CURRENT_LIST_DIR}/route_table.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/run_function_handler.cpp
     ${CMAKE_CURRENT_LIST_DIR}/sse_event.cpp
   DEPS
     weft_runtime

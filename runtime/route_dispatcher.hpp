@@ -40,6 +40,13 @@ public:
     return binding_ && binding_->batches;
   }
 
+  /// The edge runs the route's function handler itself
+  /// (route_options::run_on_edge; see run_function_handler).
+  bool runs_on_edge() const noexcept {
+    return binding_ && binding_->spec->options.run_on_edge
+           && binding_->spec->form == handler_form::function;
+  }
+
   /// The route keeps per-key order: never let a later request overtake.
   bool keyed() const noexcept {
     return binding_ && binding_->keyed();

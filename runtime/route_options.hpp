@@ -44,6 +44,14 @@ struct route_options {
   /// request_batch) -> reply_batch, so an edge may send it several requests
   /// of one read in one message. Function routes always accept batches.
   bool accepts_batches = false;
+  /// Function routes only (ignored for asynchronous and actor routes): the
+  /// handler runs on the edge's connection actor that received the request
+  /// instead of a handler actor, which saves two actor hand-offs per
+  /// request (docs/guide.md, "Handlers on the edge"). For handlers that
+  /// take microseconds and never block: a slow one delays every message of
+  /// its connection, and `workers`, `dispatch` and `max_queue` do not
+  /// apply. Requests from other nodes still go to the handler actors.
+  bool run_on_edge = false;
   /// Largest request body the HTTP gateway reads for this route (413 past
   /// it, answered from the head); 0 = the gateway's --http-max-body.
   std::uint64_t max_body_bytes = 0;

@@ -20,6 +20,7 @@
 #include "runtime/protocol/flush_to_channel.hpp"
 #include "runtime/protocol/session.hpp"
 #include "runtime/route_dispatcher.hpp"
+#include "runtime/run_function_handler.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace weft::binary {
@@ -222,6 +223,19 @@ void dispatch(connection_self self, session_event& ev) {
       st.dispatcher.finish(ticket, result);
       reply(self, ev.id, std::move(result));
     }
+    return;
+  }
+  if (ticket.runs_on_edge()) {
+    // route_options::run_on_edge: answered here, without a hand-off.
+    background_tasks later;
+    auto result
+      = run_function_handler(self, *ticket.binding()->spec, req, later);
+    st.dispatcher.finish(ticket, result);
+    if (kind == weft::wire::KIND_REQUEST)
+      reply(self, ev.id, std::move(result));
+    // After the reply is queued; it is written at the end of this step.
+    if (!later.empty())
+      submit_background(self->system(), later);
     return;
   }
   if (kind == weft::wire::KIND_ONE_WAY) {

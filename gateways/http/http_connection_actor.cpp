@@ -29,6 +29,7 @@
 #include "runtime/http_request.hpp"
 #include "runtime/http_stream.hpp"
 #include "runtime/route_dispatcher.hpp"
+#include "runtime/run_function_handler.hpp"
 #include "runtime/sse_event.hpp"
 #include "runtime/type_ids.hpp"
 
@@ -247,19 +248,16 @@ void start_response_stream(connection_self self, exchange& ex,
 }
 
 /// The handler's answer (or failure) for exchange `seq`.
-void on_answer(connection_self self, std::uint64_t seq,
-               absl::StatusOr<response> result) {
+/// Turns the handler's answer into exchange `ex`'s response (written in
+/// order by write_ready).
+void answer_exchange(connection_self self, exchange& ex,
+                     absl::StatusOr<response> result) {
   auto& st = self->state;
-  auto* ex = find_exchange(st, seq);
-  if (!ex || ex->ready)
-    return; // timed out (504 sent) or the connection is closing
-  if (ex->ticket)
-    st.dispatcher.finish(*ex->ticket, result);
+  if (ex.ticket)
+    st.dispatcher.finish(*ex.ticket, result);
   if (!result.ok()) {
-    finish_with_error(self, *ex, code_of(result.status()),
+    finish_with_error(self, ex, code_of(result.status()),
                       result.status().message());
-    write_ready(self);
-    resume_reading(self);
     return;
   }
   auto& rsp = *result;
@@ -274,15 +272,23 @@ void on_answer(connection_self self, std::uint64_t seq,
   head.content_type = rsp.content_type;
   head.extra = &rsp.metadata;
   if (auto m = rsp.metadata.find(http_stream_key); m != rsp.metadata.end()) {
-    start_response_stream(self, *ex, head, m->second == "events");
-    write_ready(self);
-    resume_reading(self);
+    start_response_stream(self, ex, head, m->second == "events");
     return;
   }
   if (rsp.body.is_file())
-    finish_exchange(self, *ex, head, {}, std::move(rsp.body));
+    finish_exchange(self, ex, head, {}, std::move(rsp.body));
   else
-    finish_exchange(self, *ex, head, rsp.body.bytes());
+    finish_exchange(self, ex, head, rsp.body.bytes());
+}
+
+/// A handler actor answered request `seq`.
+void on_answer(connection_self self, std::uint64_t seq,
+               absl::StatusOr<response> result) {
+  auto& st = self->state;
+  auto* ex = find_exchange(st, seq);
+  if (!ex || ex->ready)
+    return; // timed out (504 sent) or the connection is closing
+  answer_exchange(self, *ex, std::move(result));
   write_ready(self);
   resume_reading(self);
 }
@@ -348,6 +354,18 @@ void dispatch(connection_self self, exchange& ex, request_reader& reader) {
     st.dispatcher.finish(ticket, result);
     finish_with_error(self, ex, code_of(result.status()),
                       result.status().message());
+    return;
+  }
+  if (ticket.runs_on_edge()) {
+    // route_options::run_on_edge: answered here, without a hand-off;
+    // process_input writes the answers in order once it parsed the read.
+    background_tasks later;
+    auto result
+      = run_function_handler(self, *ticket.binding()->spec, req, later);
+    ex.ticket.emplace(std::move(ticket));
+    answer_exchange(self, ex, std::move(result));
+    if (!later.empty())
+      submit_background(self->system(), later);
     return;
   }
   auto worker = ticket.worker();

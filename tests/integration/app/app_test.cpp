@@ -537,6 +537,76 @@ TEST_F(AppTest, ThrowingHandlerCostsOnlyItsRequest) {
   EXPECT_TRUE(c.connected());
 }
 
+/// A raw route answering with the address of the actor its handler ran on.
+response actor_of(context& ctx) {
+  response rsp;
+  rsp.body = payload{shared_bytes::copy_of(
+    std::to_string(reinterpret_cast<std::uintptr_t>(ctx.self())))};
+  return rsp;
+}
+
+TEST_F(AppTest, RunOnEdgeRoutesRunOnTheirConnectionsActor) {
+  route_options on_edge;
+  on_edge.run_on_edge = true;
+  blueprint app;
+  app.raw_route("edge", [](const payload&, context& ctx) -> absl::StatusOr<response> {
+    return actor_of(ctx);
+  }, on_edge);
+  app.raw_route("pooled", [](const payload&, context& ctx) -> absl::StatusOr<response> {
+    return actor_of(ctx);
+  });
+  auto& a = serve(std::move(app));
+  auto& b = connect();
+  auto on = [](client& c, const char* route) {
+    auto r = c.call_sync(route, payload{});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? std::string{r->body.bytes().view()} : std::string{};
+  };
+  // On the edge: one actor per connection, the same for all its requests.
+  EXPECT_EQ(on(a, "edge"), on(a, "edge"));
+  EXPECT_NE(on(a, "edge"), on(b, "edge"));
+  // Pooled: the route's one handler actor, whichever the connection.
+  EXPECT_EQ(on(a, "pooled"), on(b, "pooled"));
+  EXPECT_NE(on(a, "pooled"), on(a, "edge"));
+}
+
+TEST_F(AppTest, RunOnEdgeKeepsErrorsDeadlinesAndBackgroundTasks) {
+  route_options on_edge;
+  on_edge.run_on_edge = true;
+  std::atomic<int> background_runs{0};
+  blueprint app;
+  app.raw_route("edge", [&](const payload& body, context& ctx) -> absl::StatusOr<response> {
+    if (body.bytes().view() == "throw")
+      throw std::runtime_error("thrown on the edge");
+    if (body.bytes().view() == "fail")
+      return make_status(errc::invalid_argument, "bad on the edge");
+    if (auto st = ctx.background([&background_runs] { ++background_runs; });
+        !st.ok())
+      return st;
+    response rsp;
+    rsp.body = body;
+    return rsp;
+  }, on_edge);
+  auto& c = serve(std::move(app));
+  auto thrown = c.call_sync("edge", payload{shared_bytes::copy_of("throw")});
+  ASSERT_FALSE(thrown.ok());
+  EXPECT_EQ(code_of(thrown.status()), errc::handler_failed);
+  auto failed = c.call_sync("edge", payload{shared_bytes::copy_of("fail")});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(code_of(failed.status()), errc::invalid_argument);
+  EXPECT_EQ(failed.status().message(), "bad on the edge");
+  for (int i = 0; i < 5; ++i) {
+    auto r = c.call_sync("edge", payload{shared_bytes::copy_of("ok")});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->body.bytes().view(), "ok");
+  }
+  // Background tasks run on the node's pool, after their replies.
+  for (int i = 0; i < 500 && background_runs.load() < 5; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(background_runs.load(), 5);
+  EXPECT_TRUE(c.connected());
+}
+
 TEST_F(AppTest, OverloadedPoolAnswersAtOnce) {
   std::promise<void> release;
   auto gate = release.get_future().share();
