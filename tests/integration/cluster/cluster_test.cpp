@@ -1,0 +1,266 @@
+// Gateway and worker nodes in one process, joined over loopback through
+// CAF's middleman (docs/architecture.md, "Distribution"): remote routes
+// reached through the gateway's dispatcher, JSON conversion of a remote
+// protobuf route, spreading over two workers, conflicting routes refused.
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <absl/strings/match.h>
+#include <absl/strings/str_cat.h>
+#include <absl/synchronization/mutex.h>
+#include <gtest/gtest.h>
+
+#include "actors/demo_routes.hpp"
+#include "examples/hello.pb.h"
+#include "runtime/client/client.hpp"
+#include "runtime/weft.hpp"
+#include "tests/integration/app/loopback_node.hpp"
+#include "weft/routes.pb.h"
+
+namespace weft {
+namespace {
+
+using testing::start_loopback_node;
+
+/// Counts events of one name on a node's bus; waits for a count.
+class event_counter {
+public:
+  event_counter(const node& n, absl::string_view name) {
+    auto sub = n.events().on(name, [this](const event& ev) {
+      absl::MutexLock lock{&mu_};
+      ++count_;
+      last_ = ev.attributes;
+    });
+    EXPECT_TRUE(sub.ok()) << sub.status();
+  }
+
+  /// True once at least `n` events arrived, within `timeout`.
+  bool wait_for(int n, absl::Duration timeout = absl::Seconds(10)) {
+    absl::MutexLock lock{&mu_};
+    auto reached = [this, n] { return count_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition{&reached}, timeout);
+  }
+
+  event_attributes last() {
+    absl::MutexLock lock{&mu_};
+    return last_;
+  }
+
+private:
+  absl::Mutex mu_;
+  int count_ = 0;
+  event_attributes last_;
+};
+
+std::unique_ptr<node> start_gateway() {
+  return start_loopback_node([](node_config& cfg) {
+    cfg.name = "gw";
+    cfg.role = "gateway";
+    cfg.node_listen = "127.0.0.1:0";
+  });
+}
+
+std::unique_ptr<node> start_worker(const std::string& name,
+                                   std::uint16_t gateway_port) {
+  return start_loopback_node([&](node_config& cfg) {
+    cfg.name = name;
+    cfg.role = "worker";
+    cfg.join = {absl::StrCat("127.0.0.1:", gateway_port)};
+    cfg.join_backoff_max = absl::Milliseconds(500);
+  });
+}
+
+std::unique_ptr<client> connect_to(node& n) {
+  client_options opts;
+  opts.host = "127.0.0.1";
+  opts.port = n.binary_port();
+  auto c = client::connect(n.system(), n.reactors(), opts);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+std::string text_of(const reply& r) {
+  return std::string{r.body.bytes().view()};
+}
+
+class ClusterTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    gateway_ = start_gateway();
+    ASSERT_TRUE(gateway_);
+    ASSERT_TRUE(gateway_->listen().ok());
+    ASSERT_NE(gateway_->cluster_port(), 0);
+    ASSERT_EQ(gateway_->http_port(), 0); // the test asked for none
+    node_up_ = std::make_unique<event_counter>(*gateway_, "cluster.node_up");
+    node_down_
+      = std::make_unique<event_counter>(*gateway_, "cluster.node_down");
+  }
+
+  /// A worker serving the demo app, joined to the gateway.
+  std::unique_ptr<node> demo_worker(const std::string& name) {
+    auto w = start_worker(name, gateway_->cluster_port());
+    EXPECT_TRUE(w);
+    if (!w)
+      return nullptr;
+    EXPECT_TRUE(w->serve(demo_app(w->scheduler(), name)).ok());
+    EXPECT_TRUE(w->listen().ok());
+    EXPECT_EQ(w->binary_port(), 0); // workers open no edges
+    return w;
+  }
+
+  std::unique_ptr<node> gateway_;
+  std::unique_ptr<event_counter> node_up_;
+  std::unique_ptr<event_counter> node_down_;
+};
+
+TEST_F(ClusterTest, RemoteProtobufRouteAnswersThroughTheGateway) {
+  auto w = demo_worker("w1");
+  ASSERT_TRUE(node_up_->wait_for(1));
+  auto c = connect_to(*gateway_);
+  ASSERT_TRUE(c);
+  examples::hello::Greet req;
+  req.set_name("Ada");
+  auto out = c->call_message<examples::hello::Greeting>("hello.greet", req);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->text(), "Hello, Ada!");
+  // The worker's own validation error crosses the nodes with its code.
+  req.set_name("");
+  auto bad = c->call_message<examples::hello::Greeting>("hello.greet", req);
+  EXPECT_EQ(code_of(bad.status()), errc::invalid_argument) << bad.status();
+  auto who = c->call_sync("node.whoami", payload{});
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(text_of(*who), "w1");
+}
+
+TEST_F(ClusterTest, JsonIsConvertedOnTheGatewayForARemoteRoute) {
+  auto w = demo_worker("w1");
+  ASSERT_TRUE(node_up_->wait_for(1));
+  auto c = connect_to(*gateway_);
+  ASSERT_TRUE(c);
+  call_options json;
+  json.content_type = "application/json";
+  auto r = c->call_sync("hello.greet",
+                        payload{shared_bytes::copy_of(R"({"name":"Grace"})")},
+                        json);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->content_type, "application/json");
+  EXPECT_EQ(text_of(*r), R"({"text":"Hello, Grace!"})");
+  auto wrong = c->call_sync(
+    "hello.greet", payload{shared_bytes::copy_of(R"({"nope":1})")}, json);
+  EXPECT_EQ(code_of(wrong.status()), errc::invalid_argument);
+  // The gateway lists the remote route (what `weft schemas` prints).
+  auto listing = c->call_sync("weft.routes", payload{});
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  wire::RouteListing routes;
+  ASSERT_TRUE(routes.ParseFromString(listing->body.bytes().to_string()));
+  bool found = false;
+  for (const auto& route : routes.routes())
+    if (route.route() == "hello.greet") {
+      found = true;
+      EXPECT_EQ(route.request_type(), "weft.examples.hello.Greet");
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(ClusterTest, RequestsSpreadOverTwoWorkersAndKeysStayPut) {
+  auto w1 = demo_worker("w1");
+  auto w2 = demo_worker("w2");
+  ASSERT_TRUE(node_up_->wait_for(2));
+  auto c = connect_to(*gateway_);
+  ASSERT_TRUE(c);
+  std::set<std::string> seen;
+  for (int i = 0; i < 20; ++i) {
+    auto r = c->call_sync("node.whoami", payload{});
+    ASSERT_TRUE(r.ok()) << r.status();
+    seen.insert(text_of(*r));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"w1", "w2"}));
+  std::set<std::string> keyed_seen;
+  for (int k = 0; k < 8; ++k) {
+    call_options opts;
+    opts.metadata["key"] = absl::StrCat("user-", k);
+    std::set<std::string> owners;
+    for (int i = 0; i < 5; ++i) {
+      auto r = c->call_sync("node.whoami.keyed", payload{}, opts);
+      ASSERT_TRUE(r.ok()) << r.status();
+      owners.insert(text_of(*r));
+    }
+    EXPECT_EQ(owners.size(), 1u) << "key user-" << k;
+    keyed_seen.insert(owners.begin(), owners.end());
+  }
+  EXPECT_EQ(keyed_seen.size(), 2u); // 8 keys use both nodes
+}
+
+TEST_F(ClusterTest, AStoppedWorkerFailsItsRequestsAtOnceAndTheRestGoOn) {
+  auto w1 = demo_worker("w1");
+  auto w2 = demo_worker("w2");
+  ASSERT_TRUE(node_up_->wait_for(2));
+  auto c = connect_to(*gateway_);
+  ASSERT_TRUE(c);
+  std::vector<pending_call> calls;
+  for (int i = 0; i < 20; ++i)
+    calls.push_back(
+      c->call("node.slow", payload{shared_bytes::copy_of("30000")}));
+  auto t0 = std::chrono::steady_clock::now();
+  w2->stop(); // closes its connection: its node is down at once
+  ASSERT_TRUE(node_down_->wait_for(1));
+  // Half went to w2: answered unavailable at once, well before their 30 s;
+  // w1's half is still waiting.
+  auto deadline = t0 + std::chrono::seconds(3);
+  int failed = 0;
+  for (auto& call : calls) {
+    if (call.result.wait_until(deadline) == std::future_status::ready) {
+      auto r = call.result.get();
+      EXPECT_EQ(code_of(r.status()), errc::unavailable) << r.status();
+      ++failed;
+    }
+  }
+  EXPECT_EQ(failed, 10);
+  for (int i = 0; i < 6; ++i) {
+    auto r = c->call_sync("node.whoami", payload{});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(text_of(*r), "w1");
+  }
+}
+
+TEST_F(ClusterTest, AConflictingRouteDefinitionIsRefused) {
+  auto w1 = start_worker("w1", gateway_->cluster_port());
+  ASSERT_TRUE(w1);
+  blueprint typed;
+  typed.route<examples::hello::Greet, examples::hello::Greeting>(
+    "shared", [](const examples::hello::Greet&, context&) {
+      return examples::hello::Greeting{};
+    });
+  ASSERT_TRUE(w1->serve(std::move(typed)).ok());
+  ASSERT_TRUE(w1->listen().ok());
+  ASSERT_TRUE(node_up_->wait_for(1));
+
+  auto w2 = start_worker("w2", gateway_->cluster_port());
+  ASSERT_TRUE(w2);
+  event_counter refused{*w2, "cluster.join_failed"};
+  blueprint raw;
+  raw.raw_route("shared", [](const payload& body, context&) {
+    response rsp;
+    rsp.body = body;
+    return rsp;
+  });
+  ASSERT_TRUE(w2->serve(std::move(raw)).ok());
+  ASSERT_TRUE(w2->listen().ok());
+  ASSERT_TRUE(refused.wait_for(1));
+  auto why = refused.last()["error"];
+  EXPECT_TRUE(absl::StrContains(why, "route 'shared'")) << why;
+  EXPECT_TRUE(absl::StrContains(why, "weft.examples.hello.Greet")) << why;
+  // The first definition stays served.
+  auto c = connect_to(*gateway_);
+  ASSERT_TRUE(c);
+  examples::hello::Greet req;
+  req.set_name("x");
+  EXPECT_TRUE(
+    c->call_message<examples::hello::Greeting>("shared", req).ok());
+}
+
+} // namespace
+} // namespace weft
