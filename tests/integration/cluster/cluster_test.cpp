@@ -4,9 +4,11 @@
 // protobuf route, spreading over two workers, conflicting routes refused.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
@@ -223,6 +225,35 @@ TEST_F(ClusterTest, AStoppedWorkerFailsItsRequestsAtOnceAndTheRestGoOn) {
     auto r = c->call_sync("node.whoami", payload{});
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(text_of(*r), "w1");
+  }
+}
+
+TEST_F(ClusterTest, ADrainingWorkerFinishesItsRequestsAndGetsNoMore) {
+  auto w1 = demo_worker("w1");
+  auto w2 = demo_worker("w2");
+  ASSERT_TRUE(node_up_->wait_for(2));
+  auto c = connect_to(*gateway_);
+  ASSERT_TRUE(c);
+  std::vector<pending_call> calls;
+  for (int i = 0; i < 10; ++i)
+    calls.push_back(
+      c->call("node.slow", payload{shared_bytes::copy_of("300")}));
+  // Every slow request was dispatched before this answer came back.
+  ASSERT_TRUE(c->call_sync("node.whoami", payload{}).ok());
+  // Go-away: the gateway stops sending to w1 at once, and w1's drain
+  // waits for the requests it has.
+  EXPECT_TRUE(w1->drain().ok());
+  std::map<std::string, int> answered;
+  for (auto& call : calls) {
+    auto r = call.result.get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    ++answered[text_of(*r)];
+  }
+  EXPECT_EQ(answered, (std::map<std::string, int>{{"w1", 5}, {"w2", 5}}));
+  for (int i = 0; i < 4; ++i) {
+    auto r = c->call_sync("node.whoami", payload{});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(text_of(*r), "w2");
   }
 }
 
