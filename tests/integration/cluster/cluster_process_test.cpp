@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -167,6 +168,11 @@ TEST_F(ClusterProcessTest, AKilledWorkersRequestsInFlightAreAnsweredAtOnce) {
     else
       ADD_FAILURE() << r.status();
   }
+  std::cout << "all 100 answered "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                 clock_type::now() - killed)
+                 .count()
+            << " ms after the kill (" << unavailable << " unavailable)\n";
   EXPECT_EQ(ok + unavailable, 100);
   EXPECT_GE(unavailable, 30); // w3's third
   EXPECT_GE(ok, 60);
@@ -184,6 +190,10 @@ TEST_F(ClusterProcessTest, AFrozenWorkerIsDeclaredDownAndComesBack) {
   ASSERT_TRUE(down) << gateway_->output();
   auto took = clock_type::now() - frozen;
   EXPECT_NE(down->find("node=w2@"), std::string::npos) << *down;
+  std::cout << "declared down "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took)
+                 .count()
+            << " ms after SIGSTOP\n";
   EXPECT_LT(took, 5500ms) << "declared down after "
                           << std::chrono::duration_cast<
                                std::chrono::milliseconds>(took)
@@ -194,8 +204,14 @@ TEST_F(ClusterProcessTest, AFrozenWorkerIsDeclaredDownAndComesBack) {
     while_down.insert(whoami());
   EXPECT_EQ(while_down, (std::set<std::string>{"w1", "w3"}));
   workers_["w2"]->signal(SIGCONT);
+  auto resumed = clock_type::now();
   auto up = gateway_->wait_for_line("event=cluster.node_up", 15s);
   ASSERT_TRUE(up) << gateway_->output();
+  std::cout << "joined again "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                 clock_type::now() - resumed)
+                 .count()
+            << " ms after SIGCONT\n";
   EXPECT_NE(up->find("node=w2@"), std::string::npos) << *up;
   std::set<std::string> again;
   for (int i = 0; i < 9; ++i)

@@ -257,6 +257,59 @@ TEST_F(ClusterTest, ADrainingWorkerFinishesItsRequestsAndGetsNoMore) {
   }
 }
 
+TEST(ClusterBothTest, LocalAndRemoteHandlersShareARoute) {
+  auto gateway = start_loopback_node([](node_config& cfg) {
+    cfg.name = "gw";
+    cfg.node_listen = "127.0.0.1:0"; // role both: edges and its own routes
+  });
+  ASSERT_TRUE(gateway);
+  ASSERT_TRUE(gateway->serve(demo_app(gateway->scheduler(), "gw")).ok());
+  event_counter node_up{*gateway, "cluster.node_up"};
+  ASSERT_TRUE(gateway->listen().ok());
+  auto w = start_worker("w1", gateway->cluster_port());
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->serve(demo_app(w->scheduler(), "w1")).ok());
+  ASSERT_TRUE(w->listen().ok());
+  ASSERT_TRUE(node_up.wait_for(1));
+  auto c = connect_to(*gateway);
+  ASSERT_TRUE(c);
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 10; ++i) {
+    auto r = c->call_sync("node.whoami", payload{});
+    ASSERT_TRUE(r.ok()) << r.status();
+    ++seen[text_of(*r)];
+  }
+  EXPECT_EQ(seen, (std::map<std::string, int>{{"gw", 5}, {"w1", 5}}));
+}
+
+TEST(ClusterSpillTest, AFileBackedBodyIsReadBeforeItCrossesNodes) {
+  auto gateway = start_loopback_node([](node_config& cfg) {
+    cfg.name = "gw";
+    cfg.role = "gateway";
+    cfg.node_listen = "127.0.0.1:0";
+    cfg.spill_threshold = 16 * 1024; // bodies above it arrive as files
+  });
+  ASSERT_TRUE(gateway);
+  event_counter node_up{*gateway, "cluster.node_up"};
+  ASSERT_TRUE(gateway->listen().ok());
+  auto w = start_worker("w1", gateway->cluster_port());
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->serve(demo_app(w->scheduler(), "w1")).ok());
+  ASSERT_TRUE(w->listen().ok());
+  ASSERT_TRUE(node_up.wait_for(1));
+  auto c = connect_to(*gateway);
+  ASSERT_TRUE(c);
+  std::string big(200 * 1024, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 97)
+    big[i] = static_cast<char>('a' + i % 26);
+  auto r = c->call_sync("echo.fn", payload{shared_bytes::copy_of(big)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto bytes = r->body.read_all(1 << 20);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(bytes->size(), big.size());
+  EXPECT_TRUE(bytes->view() == big);
+}
+
 TEST_F(ClusterTest, AConflictingRouteDefinitionIsRefused) {
   auto w1 = start_worker("w1", gateway_->cluster_port());
   ASSERT_TRUE(w1);
