@@ -206,8 +206,8 @@ CAF_ADD_ATOM(weft, weft, leave_atom, "leave")
 /// routes (errors: already_exists for a conflicting definition).
 CAF_ADD_ATOM(weft, weft, node_routes_atom, "noderoutes")
 /// (node_drop_atom, std::string node_key, actor proxy) to the router:
-/// forget a node's
-/// routes (it went down or away).
+/// forget the node's routes (it left); ignored unless `proxy` is still the
+/// node's (a newer join of the same node replaced it).
 CAF_ADD_ATOM(weft, weft, node_drop_atom, "nodedrop")
 CAF_ADD_TYPE_ID(weft, (weft::remote_route))
 CAF_ADD_TYPE_ID(weft, (weft::cluster_announcement))

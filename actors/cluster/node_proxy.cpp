@@ -32,6 +32,7 @@ struct node_proxy_state {
   std::vector<caf::typed_response_promise<ok_atom>> drains;
   /// Go-away received: exit once nothing is outstanding.
   bool leaving = false;
+  /// Requests forwarded to the node over this proxy's life (logged).
   std::uint64_t forwarded = 0;
 
   /// Answers everything still outstanding with `err` (on any exit).
@@ -95,7 +96,8 @@ caf::behavior node_proxy(proxy_self self, node_proxy_options opts) {
       absl::StrCat("node ", s.opts.key, " is down (", reason, ")"))));
     s.opts.log.warn("cluster.node_down", {{"node", s.opts.key},
                                           {"reason", reason},
-                                          {"failed_in_flight", in_flight}});
+                                          {"failed_in_flight", in_flight},
+                                          {"forwarded", s.forwarded}});
     emit(self, "cluster.node_down", {{"node", s.opts.key}, {"reason", reason}});
     drop_routes(self);
     self->quit();
