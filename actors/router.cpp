@@ -1,5 +1,6 @@
 #include "actors/router.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <string>
@@ -66,6 +67,9 @@ struct remote_node {
   /// Route name -> the gateway's spec of it.
   absl::flat_hash_map<std::string, std::shared_ptr<const route_spec>> specs;
   absl::flat_hash_map<std::string, std::string> digests;
+  /// The node's announced schemas, rebuilt when this program lacks some
+  /// of its types (null otherwise).
+  std::shared_ptr<const announced_schemas> rebuilt;
 };
 
 struct router_state {
@@ -310,7 +314,13 @@ void publish(router_self self) {
       auto field = key_field_of(name, *spec);
       b->key_field = field.ok() ? *field : 0;
       for (const auto* proto : {spec->request_prototype, spec->reply_prototype})
-        if (proto)
+        if (proto == nullptr)
+          continue;
+        else if (node.rebuilt
+                 && proto->GetDescriptor()->file()->pool() == &node.rebuilt->pool)
+          schemas->add_dynamic(proto->GetDescriptor(), &node.rebuilt->factory,
+                               node.rebuilt);
+        else
           schemas->add(proto->GetDescriptor());
       table->routes.emplace(name, std::move(b));
     }
@@ -585,8 +595,18 @@ absl::Status add_node(router_self self, const std::string& key,
                          absl::StrCat("node ", key, " conflicts: ", why));
   remote_node node;
   node.proxy = proxy;
+  if (std::any_of(ann.routes.begin(), ann.routes.end(),
+                  needs_announced_schemas)) {
+    // This program lacks some of the node's types: convert JSON with the
+    // schemas it sent. Without them its routes still work, as bytes.
+    if (auto rebuilt = rebuild_schemas(ann.schemas); rebuilt.ok())
+      node.rebuilt = std::move(*rebuilt);
+    else
+      st.log.warn("route.node_schemas",
+                  {{"node", key}, {"error", rebuilt.status()}});
+  }
   for (const auto& r : ann.routes) {
-    node.specs.emplace(r.name, remote_route_spec(r));
+    node.specs.emplace(r.name, remote_route_spec(r, node.rebuilt));
     node.digests.emplace(r.name, r.schema_digest);
   }
   self->monitor(proxy);

@@ -4,9 +4,12 @@
 #include <set>
 
 #include <absl/strings/match.h>
+#include <absl/strings/str_cat.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/message.h>
+
+#include "runtime/error_bridge.hpp"
 
 namespace weft {
 
@@ -35,12 +38,32 @@ void add_file(const pb::FileDescriptor* file, std::set<std::string>& seen,
   file->CopyTo(out.add_file());
 }
 
+bool is_message_type(const std::string& type) {
+  return type != "bytes" && type != "json" && !type.empty();
+}
+
 const pb::Message* generated_prototype(const std::string& type) {
+  if (!is_message_type(type))
+    return nullptr;
   const auto* d = pb::DescriptorPool::generated_pool()->FindMessageTypeByName(
     type);
   return d ? pb::MessageFactory::generated_factory()->GetPrototype(d)
            : nullptr;
 }
+
+const pb::Message* rebuilt_prototype(const announced_schemas* rebuilt,
+                                     const std::string& type) {
+  if (rebuilt == nullptr || !is_message_type(type))
+    return nullptr;
+  const auto* d = rebuilt->pool.FindMessageTypeByName(type);
+  return d ? rebuilt->factory.GetPrototype(d) : nullptr;
+}
+
+/// A route spec that keeps the rebuilt pool its prototypes point into.
+struct remote_spec_box {
+  std::shared_ptr<const announced_schemas> schemas;
+  route_spec spec;
+};
 
 } // namespace
 
@@ -81,20 +104,52 @@ cluster_announcement announce_routes(const route_table& table,
   return ann;
 }
 
-std::shared_ptr<const route_spec> remote_route_spec(const remote_route& r) {
-  auto spec = std::make_shared<route_spec>();
+absl::StatusOr<std::shared_ptr<const announced_schemas>>
+rebuild_schemas(const std::string& serialized_set) {
+  pb::FileDescriptorSet files;
+  if (!files.ParseFromString(serialized_set))
+    return make_status(errc::invalid_argument,
+                       "the announced schemas are not a FileDescriptorSet");
+  auto out = std::make_shared<announced_schemas>();
+  for (const auto& file : files.file())
+    if (out->pool.BuildFile(file) == nullptr)
+      return make_status(errc::invalid_argument,
+                         absl::StrCat("the announced schema file '",
+                                      file.name(), "' does not build"));
+  return std::shared_ptr<const announced_schemas>{std::move(out)};
+}
+
+bool needs_announced_schemas(const remote_route& r) {
+  for (const auto* type : {&r.request_type, &r.reply_type})
+    if (is_message_type(*type) && generated_prototype(*type) == nullptr)
+      return true;
+  return false;
+}
+
+std::shared_ptr<const route_spec>
+remote_route_spec(const remote_route& r,
+                  const std::shared_ptr<const announced_schemas>& rebuilt) {
+  // shared_ptr: the spec is shared by every route table that has the
+  // route; the box keeps the rebuilt pool its prototypes point into.
+  auto box = std::make_shared<remote_spec_box>();
+  box->schemas = rebuilt;
+  auto* spec = &box->spec;
   spec->name = r.name;
   spec->form = handler_form::actor;
   spec->request_type = r.request_type;
   spec->reply_type = r.reply_type;
   spec->request_prototype = generated_prototype(r.request_type);
+  if (!spec->request_prototype)
+    spec->request_prototype = rebuilt_prototype(rebuilt.get(), r.request_type);
   spec->reply_prototype = generated_prototype(r.reply_type);
+  if (!spec->reply_prototype)
+    spec->reply_prototype = rebuilt_prototype(rebuilt.get(), r.reply_type);
   if (r.dispatch <= static_cast<std::uint8_t>(dispatch_policy::by_key))
     spec->options.dispatch = static_cast<dispatch_policy>(r.dispatch);
   spec->options.key = r.key;
   spec->options.max_queue = r.max_queue > 0 ? r.max_queue : 4096;
   spec->options.max_body_bytes = r.max_body_bytes;
-  return spec;
+  return std::shared_ptr<const route_spec>{box, spec};
 }
 
 } // namespace weft
