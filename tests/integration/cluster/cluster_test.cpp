@@ -257,6 +257,40 @@ TEST_F(ClusterTest, ADrainingWorkerFinishesItsRequestsAndGetsNoMore) {
   }
 }
 
+TEST(ClusterRestartTest, AWorkerJoinsAGatewayThatCameBack) {
+  auto first = start_gateway();
+  ASSERT_TRUE(first);
+  event_counter first_up{*first, "cluster.node_up"};
+  ASSERT_TRUE(first->listen().ok());
+  auto port = first->cluster_port();
+  auto w = start_worker("w1", port);
+  ASSERT_TRUE(w);
+  event_counter lost{*w, "cluster.gateway_lost"};
+  event_counter joined{*w, "cluster.joined"};
+  ASSERT_TRUE(w->serve(demo_app(w->scheduler(), "w1")).ok());
+  ASSERT_TRUE(w->listen().ok());
+  ASSERT_TRUE(first_up.wait_for(1));
+  first->stop();
+  ASSERT_TRUE(lost.wait_for(1));
+  // The same node port again (publish sets SO_REUSEADDR); the worker has
+  // been retrying with backoff meanwhile.
+  auto second = start_loopback_node([port](node_config& cfg) {
+    cfg.name = "gw2";
+    cfg.role = "gateway";
+    cfg.node_listen = absl::StrCat("127.0.0.1:", port);
+  });
+  ASSERT_TRUE(second);
+  event_counter second_up{*second, "cluster.node_up"};
+  ASSERT_TRUE(second->listen().ok());
+  ASSERT_TRUE(second_up.wait_for(1));
+  EXPECT_TRUE(joined.wait_for(2));
+  auto c = connect_to(*second);
+  ASSERT_TRUE(c);
+  auto r = c->call_sync("node.whoami", payload{});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(text_of(*r), "w1");
+}
+
 TEST(ClusterBothTest, LocalAndRemoteHandlersShareARoute) {
   auto gateway = start_loopback_node([](node_config& cfg) {
     cfg.name = "gw";
