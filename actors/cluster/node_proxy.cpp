@@ -12,6 +12,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/cluster/internal/expiry_queue.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/event.hpp"
 #include "runtime/node_services.hpp"
@@ -25,9 +26,15 @@ namespace {
 struct node_proxy_state {
   node_proxy_options opts;
   std::uint64_t next_id = 0;
+  struct pending {
+    caf::typed_response_promise<response> promise;
+    absl::Time deadline;
+  };
   /// Requests forwarded and not answered yet.
-  absl::flat_hash_map<std::uint64_t, caf::typed_response_promise<response>>
-    outstanding;
+  absl::flat_hash_map<std::uint64_t, pending> outstanding;
+  /// Their deadlines; checked every expiry_queue::tick while not empty.
+  internal::expiry_queue deadlines;
+  bool tick_scheduled = false;
   /// Drains waiting for outstanding to empty.
   std::vector<caf::typed_response_promise<ok_atom>> drains;
   /// Go-away received: exit once nothing is outstanding.
@@ -37,9 +44,10 @@ struct node_proxy_state {
 
   /// Answers everything still outstanding with `err` (on any exit).
   void fail_all(const caf::error& err) {
-    for (auto& [id, promise] : outstanding)
-      promise.deliver(err);
+    for (auto& [id, p] : outstanding)
+      p.promise.deliver(err);
     outstanding.clear();
+    deadlines = internal::expiry_queue{};
     for (auto& d : drains)
       d.deliver(ok_atom_v);
     drains.clear();
@@ -62,6 +70,28 @@ void emit(proxy_self self, const char* name, event_attributes attrs) {
     ev.attributes = std::move(attrs);
     services->emit(std::move(ev));
   }
+}
+
+void schedule_tick(proxy_self self) {
+  auto& st = self->state;
+  if (st.tick_scheduled || st.deadlines.empty())
+    return;
+  st.tick_scheduled = true;
+  self->delayed_send(self,
+                     absl::ToChronoNanoseconds(internal::expiry_queue::tick),
+                     tick_atom_v);
+}
+
+/// Answers request `id` (if still outstanding) with `result`.
+template <class Result>
+void answer(proxy_self self, std::uint64_t id, Result&& result) {
+  auto& st = self->state;
+  auto i = st.outstanding.find(id);
+  if (i == st.outstanding.end())
+    return; // timed out, or failed when the node went down
+  st.deadlines.remove(id, i->second.deadline);
+  i->second.promise.deliver(std::forward<Result>(result));
+  st.outstanding.erase(i);
 }
 
 /// After an answer: finish a go-away or a drain once nothing is left.
@@ -122,30 +152,41 @@ caf::behavior node_proxy(proxy_self self, node_proxy_options opts) {
         timeout = std::max(left, absl::Milliseconds(1));
       }
       auto id = ++s.next_id;
+      auto deadline = absl::Now() + timeout;
       auto promise = self->make_response_promise<response>();
-      s.outstanding.emplace(id, promise);
+      s.outstanding.emplace(id, node_proxy_state::pending{promise, deadline});
+      s.deadlines.add(id, deadline);
+      schedule_tick(self);
       ++s.forwarded;
-      self
-        ->request(s.opts.endpoint, absl::ToChronoNanoseconds(timeout),
-                  request_atom_v, std::move(req))
+      // No CAF timeout (see expiry_queue); the endpoint answers every
+      // request, and the down handler covers a node that cannot.
+      self->request(s.opts.endpoint, caf::infinite, request_atom_v,
+                    std::move(req))
         .then(
           [self, id](response& rsp) {
-            auto& s2 = self->state;
-            if (auto i = s2.outstanding.find(id); i != s2.outstanding.end()) {
-              i->second.deliver(std::move(rsp));
-              s2.outstanding.erase(i);
-            }
+            answer(self, id, std::move(rsp));
             settle(self);
           },
           [self, id](caf::error& err) {
-            auto& s2 = self->state;
-            if (auto i = s2.outstanding.find(id); i != s2.outstanding.end()) {
-              i->second.deliver(std::move(err));
-              s2.outstanding.erase(i);
-            }
+            answer(self, id, std::move(err));
             settle(self);
           });
       return promise;
+    },
+    [self](tick_atom) {
+      auto& s = self->state;
+      s.tick_scheduled = false;
+      s.deadlines.expire(absl::Now(), [&](std::uint64_t id) {
+        auto i = s.outstanding.find(id);
+        if (i == s.outstanding.end())
+          return;
+        i->second.promise.deliver(to_error(make_status(
+          errc::deadline_exceeded,
+          absl::StrCat("node ", s.opts.key, " did not answer in time"))));
+        s.outstanding.erase(i);
+      });
+      schedule_tick(self);
+      settle(self);
     },
     [self](leave_atom) {
       auto& s = self->state;

@@ -12,6 +12,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/cluster/internal/expiry_queue.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/route_dispatcher.hpp"
 #include "runtime/type_ids.hpp"
@@ -23,6 +24,7 @@ namespace {
 struct in_flight {
   dispatch_ticket ticket;
   caf::typed_response_promise<response> promise;
+  absl::Time deadline;
 };
 
 struct worker_endpoint_state {
@@ -30,6 +32,9 @@ struct worker_endpoint_state {
   route_dispatcher dispatcher;
   std::uint64_t next_id = 0;
   absl::flat_hash_map<std::uint64_t, in_flight> requests;
+  /// Their deadlines; checked every expiry_queue::tick while not empty.
+  internal::expiry_queue deadlines;
+  bool tick_scheduled = false;
   /// Gateways' hubs this node joined.
   std::vector<caf::actor> hubs;
   std::vector<caf::typed_response_promise<ok_atom>> drains;
@@ -45,7 +50,8 @@ void answered(endpoint_self self, std::uint64_t id,
   auto& st = self->state;
   auto i = st.requests.find(id);
   if (i == st.requests.end())
-    return;
+    return; // timed out already: the late answer is dropped
+  st.deadlines.remove(id, i->second.deadline);
   st.dispatcher.finish(i->second.ticket, result);
   if (result.ok())
     i->second.promise.deliver(std::move(*result));
@@ -57,6 +63,16 @@ void answered(endpoint_self self, std::uint64_t id,
       d.deliver(ok_atom_v);
     st.drains.clear();
   }
+}
+
+void schedule_tick(endpoint_self self) {
+  auto& st = self->state;
+  if (st.tick_scheduled || st.deadlines.empty())
+    return;
+  st.tick_scheduled = true;
+  self->delayed_send(self,
+                     absl::ToChronoNanoseconds(internal::expiry_queue::tick),
+                     tick_atom_v);
 }
 
 caf::behavior worker_endpoint(endpoint_self self,
@@ -96,16 +112,32 @@ caf::behavior worker_endpoint(endpoint_self self,
                            absl::Milliseconds(1));
       auto id = ++s.next_id;
       auto worker = ticket.worker();
+      auto deadline = absl::Now() + timeout;
       auto promise = self->make_response_promise<response>();
-      s.requests.emplace(id, in_flight{std::move(ticket), promise});
-      self
-        ->request(worker, absl::ToChronoNanoseconds(timeout), request_atom_v,
-                  std::move(req))
+      s.requests.emplace(id, in_flight{std::move(ticket), promise, deadline});
+      s.deadlines.add(id, deadline);
+      schedule_tick(self);
+      // No CAF timeout (see expiry_queue): our tick answers a late one.
+      self->request(worker, caf::infinite, request_atom_v, std::move(req))
         .then([self, id](response& rsp) { answered(self, id, std::move(rsp)); },
               [self, id](caf::error& err) {
                 answered(self, id, to_status(err));
               });
       return promise;
+    },
+    [self](tick_atom) {
+      auto& s = self->state;
+      s.tick_scheduled = false;
+      std::vector<std::uint64_t> expired;
+      s.deadlines.expire(absl::Now(),
+                         [&](std::uint64_t id) { expired.push_back(id); });
+      for (auto id : expired) {
+        // answered() removes it from `deadlines` again: a no-op now.
+        answered(self, id,
+                 make_status(errc::deadline_exceeded,
+                             "the handler did not answer in time"));
+      }
+      schedule_tick(self);
     },
     [self](join_atom, const caf::actor& hub) {
       auto& s = self->state;

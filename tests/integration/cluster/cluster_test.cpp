@@ -344,6 +344,31 @@ TEST(ClusterSpillTest, AFileBackedBodyIsReadBeforeItCrossesNodes) {
   EXPECT_TRUE(bytes->view() == big);
 }
 
+TEST_F(ClusterTest, AWorkerBoundsItsHandlersByItsHandlerTimeout) {
+  auto w = start_loopback_node([&](node_config& cfg) {
+    cfg.name = "w1";
+    cfg.role = "worker";
+    cfg.join = {absl::StrCat("127.0.0.1:", gateway_->cluster_port())};
+    cfg.handler_timeout = absl::Milliseconds(200);
+  });
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->serve(demo_app(w->scheduler(), "w1")).ok());
+  ASSERT_TRUE(w->listen().ok());
+  ASSERT_TRUE(node_up_->wait_for(1));
+  auto c = connect_to(*gateway_);
+  ASSERT_TRUE(c);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c->call_sync("node.slow", payload{shared_bytes::copy_of("5000")});
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(code_of(r.status()), errc::deadline_exceeded) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "in time"))
+    << r.status();
+  EXPECT_LT(took, std::chrono::seconds(2));
+  // The endpoint stays usable.
+  auto who = c->call_sync("node.whoami", payload{});
+  ASSERT_TRUE(who.ok()) << who.status();
+}
+
 TEST_F(ClusterTest, AConflictingRouteDefinitionIsRefused) {
   auto w1 = start_worker("w1", gateway_->cluster_port());
   ASSERT_TRUE(w1);
