@@ -315,6 +315,14 @@ absl::Status node::listen() {
   }
   if (auto st = listen_cluster(); !st.ok())
     return st;
+  if (!listened_ && config_.role == "worker" && config_.join.empty())
+    log_.warn("node.unreachable",
+              {{"message", "role worker without --join: no edge and no "
+                           "gateway will reach this node's routes"}});
+  if (!listened_ && config_.role == "gateway" && config_.node_listen.empty())
+    log_.warn("node.no_workers",
+              {{"message", "role gateway without --node-listen: no worker "
+                           "can join, so only built-in routes are served"}});
   if (listened_)
     return absl::OkStatus();
   listened_ = true;
