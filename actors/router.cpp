@@ -64,11 +64,13 @@ struct served_route {
 /// routes (docs/architecture.md, "Distribution").
 struct remote_node {
   caf::actor proxy;
-  /// Route name -> the gateway's spec of it.
+  /// Route name -> the gateway's spec of it (shared_ptr: shared with the
+  /// bindings of every route table that has the route).
   absl::flat_hash_map<std::string, std::shared_ptr<const route_spec>> specs;
   absl::flat_hash_map<std::string, std::string> digests;
   /// The node's announced schemas, rebuilt when this program lacks some
-  /// of its types (null otherwise).
+  /// of its types (null otherwise). shared_ptr: the specs and the tables'
+  /// schema registries point into it and keep it alive.
   std::shared_ptr<const announced_schemas> rebuilt;
 };
 
@@ -79,7 +81,8 @@ struct router_state {
   /// the same node while the set of nodes stays the same.
   std::map<std::string, remote_node> nodes;
   /// Pool counters of routes served by node proxies, kept while their
-  /// number of workers stays the same.
+  /// number of workers stays the same (shared_ptr: shared with the tables'
+  /// bindings and the tickets of requests in flight).
   absl::flat_hash_map<std::string, std::shared_ptr<pool_load>> merged_loads;
   absl::flat_hash_map<std::string, served_route> routes;
   absl::flat_hash_map<std::string, served_pool> pools;

@@ -61,6 +61,7 @@ const pb::Message* rebuilt_prototype(const announced_schemas* rebuilt,
 
 /// A route spec that keeps the rebuilt pool its prototypes point into.
 struct remote_spec_box {
+  /// shared_ptr: one rebuilt pool serves every route of its node.
   std::shared_ptr<const announced_schemas> schemas;
   route_spec spec;
 };
