@@ -59,6 +59,21 @@ const pb::Message* rebuilt_prototype(const announced_schemas* rebuilt,
   return d ? rebuilt->factory.GetPrototype(d) : nullptr;
 }
 
+/// Collects what protobuf finds wrong with an announced file, for the
+/// status (instead of protobuf's own log line).
+class collect_errors final : public pb::DescriptorPool::ErrorCollector {
+public:
+  void AddError(const std::string& filename, const std::string& element_name,
+                const pb::Message*, ErrorLocation,
+                const std::string& message) override {
+    if (!text.empty())
+      text += "; ";
+    text += absl::StrCat(filename, ": ", element_name, ": ", message);
+  }
+
+  std::string text;
+};
+
 /// A route spec that keeps the rebuilt pool its prototypes point into.
 struct remote_spec_box {
   /// shared_ptr: one rebuilt pool serves every route of its node.
@@ -112,11 +127,14 @@ rebuild_schemas(const std::string& serialized_set) {
     return make_status(errc::invalid_argument,
                        "the announced schemas are not a FileDescriptorSet");
   auto out = std::make_shared<announced_schemas>();
-  for (const auto& file : files.file())
-    if (out->pool.BuildFile(file) == nullptr)
+  for (const auto& file : files.file()) {
+    collect_errors errors;
+    if (out->pool.BuildFileCollectingErrors(file, &errors) == nullptr)
       return make_status(errc::invalid_argument,
                          absl::StrCat("the announced schema file '",
-                                      file.name(), "' does not build"));
+                                      file.name(), "' does not build: ",
+                                      errors.text));
+  }
   return std::shared_ptr<const announced_schemas>{std::move(out)};
 }
 

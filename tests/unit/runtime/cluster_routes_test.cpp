@@ -124,7 +124,11 @@ TEST(ClusterRoutesTest, RefusesSchemasThatDoNotBuild) {
   auto* file = set.add_file();
   file->set_name("broken.proto");
   file->add_dependency("missing.proto");
-  EXPECT_FALSE(rebuild_schemas(set.SerializeAsString()).ok());
+  auto broken = rebuild_schemas(set.SerializeAsString());
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("missing.proto"),
+            absl::string_view::npos)
+    << broken.status();
 }
 
 } // namespace
