@@ -53,6 +53,9 @@ inline constexpr absl::string_view cluster_gateway_lost
   = "cluster.gateway_lost";
 /// On a gateway: a worker node joined. Attributes: `node` (name@node id).
 inline constexpr absl::string_view cluster_node_up = "cluster.node_up";
+/// On a gateway: a joined worker announced changed routes. Attributes:
+/// `node`, `routes` (how many it serves now).
+inline constexpr absl::string_view cluster_node_routes = "cluster.node_routes";
 /// On a gateway: a joined worker is down (its requests in flight were
 /// answered `unavailable`). Attributes: `node`, `reason`.
 inline constexpr absl::string_view cluster_node_down = "cluster.node_down";

@@ -612,8 +612,10 @@ absl::Status add_node(router_self self, const std::string& key,
     node.specs.emplace(r.name, remote_route_spec(r, node.rebuilt));
     node.digests.emplace(r.name, r.schema_digest);
   }
-  self->monitor(proxy);
-  st.nodes[key] = std::move(node);
+  auto& slot = st.nodes[key];
+  if (slot.proxy != proxy)
+    self->monitor(proxy); // else: the node announced again (routes changed)
+  slot = std::move(node);
   st.log.info("route.node_added",
               {{"node", key}, {"routes", ann.routes.size()}});
   publish(self);

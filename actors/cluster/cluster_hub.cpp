@@ -28,6 +28,8 @@ struct cluster_hub_state {
   cluster_hub_options opts;
   /// Node key -> its proxy.
   std::map<std::string, caf::actor> proxies;
+  /// Node key -> the worker endpoint its proxy serves.
+  std::map<std::string, caf::actor> endpoints;
 
   ~cluster_hub_state() {
     for (auto& [key, proxy] : proxies)
@@ -54,6 +56,7 @@ caf::behavior cluster_hub(hub_self self, cluster_hub_options opts) {
     auto& ps = self->state.proxies;
     for (auto i = ps.begin(); i != ps.end(); ++i)
       if (i->second.address() == msg.source) {
+        self->state.endpoints.erase(i->first);
         ps.erase(i);
         self->state.opts.log.info("cluster.nodes", {{"up", ps.size()}});
         return;
@@ -66,12 +69,39 @@ caf::behavior cluster_hub(hub_self self, cluster_hub_options opts) {
       if (!endpoint)
         return to_error(make_status(errc::invalid_argument, "no endpoint"));
       auto key = absl::StrCat(ann.node, "@", caf::to_string(endpoint.node()));
+      if (auto old = st.proxies.find(key);
+          old != st.proxies.end() && st.endpoints[key] == endpoint) {
+        // The same endpoint announces again (its routes changed, or its
+        // joiner retried): update the routes, keep the proxy and what it
+        // has in flight.
+        auto promise = self->make_response_promise<ok_atom>();
+        auto proxy = old->second;
+        self
+          ->request(st.opts.router, std::chrono::seconds(10),
+                    node_routes_atom_v, key, proxy, ann)
+          .then(
+            [self, promise, key, routes = ann.routes.size()](ok_atom) mutable {
+              self->state.opts.log.info("cluster.node_routes",
+                                        {{"node", key}, {"routes", routes}});
+              emit(self, "cluster.node_routes",
+                   {{"node", key}, {"routes", std::to_string(routes)}});
+              promise.deliver(ok_atom_v);
+            },
+            [self, promise, key](caf::error& err) mutable {
+              self->state.opts.log.error(
+                "cluster.join_rejected",
+                {{"node", key}, {"error", to_status(err)}});
+              promise.deliver(std::move(err));
+            });
+        return promise;
+      }
       if (auto old = st.proxies.find(key); old != st.proxies.end()) {
         // The same node joined again (it saw its link die first): its old
         // proxy answers what it still holds with unavailable.
         self->demonitor(old->second);
         self->send_exit(old->second, caf::exit_reason::user_shutdown);
         st.proxies.erase(old);
+        st.endpoints.erase(key);
       }
       node_proxy_options popts;
       popts.key = key;
@@ -86,11 +116,12 @@ caf::behavior cluster_hub(hub_self self, cluster_hub_options opts) {
         ->request(st.opts.router, std::chrono::seconds(10), node_routes_atom_v,
                   key, proxy, ann)
         .then(
-          [self, promise, key, proxy, routes = ann.routes.size()](
-            ok_atom) mutable {
+          [self, promise, key, proxy, endpoint,
+           routes = ann.routes.size()](ok_atom) mutable {
             auto& s = self->state;
             self->monitor(proxy);
             s.proxies[key] = proxy;
+            s.endpoints[key] = endpoint;
             s.opts.log.info("cluster.node_up", {{"node", key},
                                                 {"routes", routes},
                                                 {"up", s.proxies.size()}});

@@ -24,7 +24,9 @@ struct cluster_hub_options {
 /// port. It answers `(join_atom, cluster_announcement, actor endpoint) ->
 /// ok_atom` from joining workers: spawns a node proxy for the endpoint and
 /// has the router merge the node's routes (a conflicting route definition
-/// refuses the join, logged as `cluster.join_rejected`). `(leave_atom,
+/// refuses the join, logged as `cluster.join_rejected`); the same endpoint
+/// joining again updates its routes and keeps its proxy
+/// (`cluster.node_routes`). `(leave_atom,
 /// std::string node_key)`: go-away from a draining worker. `(drain_atom,
 /// timespan) -> ok_atom` once every proxy finished its requests in flight.
 /// Its proxies go down with it. Spawned by the node; a drain participant.

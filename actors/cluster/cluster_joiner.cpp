@@ -36,6 +36,9 @@ struct cluster_joiner_state {
   bool attempting = false;
   /// Failed attempts in a row.
   int failures = 0;
+  /// What the gateway was last told (fingerprint of the announced routes):
+  /// a route table that announces differently is sent again.
+  std::string announced;
   std::minstd_rand rng;
 
   static inline const char* name = "weft.cluster_joiner";
@@ -91,6 +94,43 @@ void failed(joiner_self self, const absl::Status& why) {
   self->delayed_send(self, absl::ToChronoNanoseconds(delay), tick_atom_v);
 }
 
+/// The routes of an announcement as one comparable string.
+std::string fingerprint(const cluster_announcement& ann) {
+  std::string out;
+  for (const auto& r : ann.routes)
+    absl::StrAppend(&out, r.name, "\n", r.request_type, "\n", r.reply_type,
+                    "\n", r.dispatch, "\n", r.key, "\n", r.max_queue, "\n",
+                    r.max_body_bytes, "\n", r.schema_digest, "\n\n");
+  return out;
+}
+
+/// The node's routes changed while joined: tell the gateway again (the
+/// hub keeps the node's proxy and what it has in flight).
+void reannounce(joiner_self self, const route_table& table) {
+  auto& st = self->state;
+  auto ann = announce_routes(table, st.opts.node_name);
+  auto fp = fingerprint(ann);
+  if (fp == st.announced)
+    return;
+  st.announced = fp; // the latest wins, whatever the answer
+  auto routes = ann.routes.size();
+  self
+    ->request(st.hub, std::chrono::seconds(10), join_atom_v, std::move(ann),
+              st.opts.endpoint)
+    .then(
+      [self, routes](ok_atom) {
+        self->state.opts.log.info("cluster.reannounced",
+                                  {{"gateway", target(self)},
+                                   {"routes", routes}});
+      },
+      [self](caf::error& err) {
+        self->state.opts.log.warn("cluster.join_failed",
+                                  {{"gateway", target(self)},
+                                   {"error", to_status(err)},
+                                   {"reannounce", true}});
+      });
+}
+
 void join(joiner_self self, caf::actor hub) {
   auto& st = self->state;
   self->request(st.opts.router, std::chrono::seconds(5), routes_atom_v)
@@ -99,12 +139,14 @@ void join(joiner_self self, caf::actor hub) {
         auto& s = self->state;
         auto ann = announce_routes(*ref.ptr, s.opts.node_name);
         auto routes = ann.routes.size();
+        auto fp = fingerprint(ann);
         self
           ->request(hub, std::chrono::seconds(10), join_atom_v,
                     std::move(ann), s.opts.endpoint)
           .then(
-            [self, hub, routes](ok_atom) {
+            [self, hub, routes, fp](ok_atom) {
               auto& s2 = self->state;
+              s2.announced = fp;
               s2.attempting = false;
               s2.failures = 0;
               s2.hub = hub;
@@ -166,9 +208,18 @@ caf::behavior cluster_joiner(joiner_self self, cluster_joiner_options opts) {
          {{"gateway", target(self)}, {"reason", reason}});
     retry_later(self);
   });
+  // Route tables: a change while joined is announced again.
+  self->request(st.opts.router, caf::infinite, subscribe_atom_v,
+                caf::actor_cast<caf::actor>(self))
+    .then([](const route_table_ref&) {});
   self->send(self, tick_atom_v);
   return {
     [self](tick_atom) { attempt(self); },
+    [self](routes_atom, const route_table_ref& ref) {
+      auto& s = self->state;
+      if (s.hub && !s.attempting && ref.ptr)
+        reannounce(self, *ref.ptr);
+    },
   };
 }
 

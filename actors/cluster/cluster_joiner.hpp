@@ -31,7 +31,9 @@ struct cluster_joiner_options {
 /// connects through CAF's middleman actor (asynchronously: the scheduler
 /// never blocks on a connect or a DNS lookup), sends `(join_atom,
 /// cluster_announcement, endpoint)` to the gateway's hub, tells the
-/// endpoint, and monitors the hub. A failed attempt logs
+/// endpoint, and monitors the hub. It follows the router's tables and
+/// announces the routes again when they change while joined. A failed
+/// attempt logs
 /// `cluster.join_failed` with the error and the next retry; a lost gateway
 /// (`cluster.gateway_lost`: it died, or the connection timed out, e.g.
 /// after this process was frozen) starts joining again. Spawned by the

@@ -206,6 +206,9 @@ TEST_F(ClusterTest, AStoppedWorkerFailsItsRequestsAtOnceAndTheRestGoOn) {
   for (int i = 0; i < 20; ++i)
     calls.push_back(
       c->call("node.slow", payload{shared_bytes::copy_of("30000")}));
+  // The gateway dispatched every slow request before it answers this one
+  // (one connection's requests are dispatched in order).
+  ASSERT_TRUE(c->call_sync("node.whoami", payload{}).ok());
   auto t0 = std::chrono::steady_clock::now();
   w2->stop(); // closes its connection: its node is down at once
   ASSERT_TRUE(node_down_->wait_for(1));
@@ -367,6 +370,32 @@ TEST_F(ClusterTest, AWorkerBoundsItsHandlersByItsHandlerTimeout) {
   // The endpoint stays usable.
   auto who = c->call_sync("node.whoami", payload{});
   ASSERT_TRUE(who.ok()) << who.status();
+}
+
+TEST_F(ClusterTest, RoutesServedAfterTheJoinAreAnnouncedAgain) {
+  auto w = demo_worker("w1");
+  ASSERT_TRUE(node_up_->wait_for(1));
+  event_counter updated{*gateway_, "cluster.node_routes"};
+  auto c = connect_to(*gateway_);
+  ASSERT_TRUE(c);
+  auto slow = c->call("node.slow", payload{shared_bytes::copy_of("300")});
+  EXPECT_EQ(code_of(c->call_sync("late.hello", payload{}).status()),
+            errc::not_found);
+  blueprint late;
+  late.raw_route("late.hello", [](const payload&, context&) {
+    response rsp;
+    rsp.body = payload{shared_bytes::copy_of("late")};
+    return rsp;
+  });
+  ASSERT_TRUE(w->serve(std::move(late)).ok());
+  ASSERT_TRUE(updated.wait_for(1));
+  auto r = c->call_sync("late.hello", payload{});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(text_of(*r), "late");
+  // The request in flight during the update kept its proxy.
+  auto s = slow.result.get();
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(text_of(*s), "w1");
 }
 
 TEST_F(ClusterTest, AConflictingRouteDefinitionIsRefused) {
