@@ -7,6 +7,10 @@
 #include <absl/strings/str_format.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <absl/container/flat_hash_map.h>
+#include <absl/strings/numbers.h>
+#include <chrono>
 
 #include "actors/demo_http_routes.hpp"
 #include "examples/hello.pb.h"
@@ -73,7 +77,51 @@ caf::behavior sink_route(caf::event_based_actor*) {
   };
 }
 
+struct slow_route_state {
+  std::string node_name;
+  std::uint64_t next_id = 0;
+  absl::flat_hash_map<std::uint64_t, caf::typed_response_promise<response>>
+    waiting;
+};
+
+response name_reply(const std::string& node_name) {
+  response rsp;
+  rsp.body = payload{shared_bytes::copy_of(node_name)};
+  rsp.content_type = "text/plain";
+  return rsp;
+}
+
+caf::behavior slow_route(caf::stateful_actor<slow_route_state>* self,
+                         std::string node_name) {
+  self->state.node_name = std::move(node_name);
+  return {
+    [self](request_atom, const request& req) -> caf::result<response> {
+      auto bytes = req.body.read_all(64);
+      std::uint32_t ms = 0;
+      if (!bytes.ok() || !absl::SimpleAtoi(bytes->view(), &ms) || ms > 60'000)
+        return to_error(make_status(errc::invalid_argument,
+                                    "the body is a delay in ms, 0..60000"));
+      auto id = ++self->state.next_id;
+      auto promise = self->make_response_promise<response>();
+      self->state.waiting.emplace(id, promise);
+      self->delayed_send(self, std::chrono::milliseconds(ms), tick_atom_v, id);
+      return promise;
+    },
+    [self](tick_atom, std::uint64_t id) {
+      auto& st = self->state;
+      if (auto i = st.waiting.find(id); i != st.waiting.end()) {
+        i->second.deliver(name_reply(st.node_name));
+        st.waiting.erase(i);
+      }
+    },
+  };
+}
+
 } // namespace
+
+caf::actor spawn_slow_route(caf::actor_system& sys, std::string node_name) {
+  return sys.spawn(slow_route, std::move(node_name));
+}
 
 caf::actor spawn_echo_route(caf::actor_system& sys) {
   return sys.spawn(echo_route);
@@ -83,7 +131,7 @@ caf::actor spawn_sink_route(caf::actor_system& sys) {
   return sys.spawn(sink_route);
 }
 
-blueprint demo_app(task_scheduler_actor scheduler) {
+blueprint demo_app(task_scheduler_actor scheduler, std::string node_name) {
   route_options batches;
   batches.accepts_batches = true;
   // echo and sink are the benchmarks' routes (docs/benchmarks.md): 1,000
@@ -128,6 +176,27 @@ blueprint demo_app(task_scheduler_actor scheduler) {
                   rsp.schema = ctx.info().schema;
                   return rsp;
                 });
+  app.raw_route("node.whoami",
+                [node_name](const payload&, context&) -> response {
+                  return name_reply(node_name);
+                });
+  route_options keyed;
+  keyed.dispatch = dispatch_policy::by_key;
+  keyed.key = "key";
+  app.raw_route(
+    "node.whoami.keyed",
+    [node_name](const payload&, context&) -> response {
+      return name_reply(node_name);
+    },
+    keyed);
+  route_options slow;
+  slow.max_queue = 65'536;
+  app.route_actors(
+    "node.slow",
+    [node_name](caf::actor_system& sys) {
+      return spawn_slow_route(sys, node_name);
+    },
+    slow);
   add_demo_http_routes(app, std::move(scheduler));
   return app;
 }

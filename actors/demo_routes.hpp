@@ -3,6 +3,8 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include <string>
+
 #include "actors/task_scheduler.hpp"
 #include "runtime/blueprint.hpp"
 
@@ -24,6 +26,16 @@ caf::actor spawn_sink_route(caf::actor_system& sys);
 /// `hello.greet` (weft.examples.hello.Greet -> Greeting, docs/guide.md),
 /// and the HTTP routes of demo_http_routes.hpp; `scheduler` (the node's,
 /// node::scheduler()) serves `GET /hello`'s delayed push.
-blueprint demo_app(task_scheduler_actor scheduler = {});
+///
+/// For clusters (docs/guide.md, "Running a cluster"), routes that say which
+/// node answered, `node_name` (the node's --name): `node.whoami` (reply:
+/// the name), `node.whoami.keyed` (the same, dispatched by the metadata
+/// entry `key`) and `node.slow` (the name, after as many milliseconds as
+/// the body says, at most 60,000; no thread waits meanwhile).
+blueprint demo_app(task_scheduler_actor scheduler = {},
+                   std::string node_name = "weft");
+
+/// The actor of `node.slow` (see demo_app) on a node named `node_name`.
+caf::actor spawn_slow_route(caf::actor_system& sys, std::string node_name);
 
 } // namespace weft

@@ -41,12 +41,24 @@ inline constexpr absl::string_view connection_closed = "connection.closed";
 /// A route is served. Attributes: `route` (its full name), `pool` (its
 /// pool's name), `workers` (how many actors serve it).
 inline constexpr absl::string_view route_registered = "route.registered";
-/// Another node joined this one. Attributes: `node` (its id), `address`
-/// ("host:port").
-inline constexpr absl::string_view node_joined = "node.joined";
-/// A joined node is gone. Attributes: `node`, `address`, `reason` (a
-/// weft errc name, or "" when it left cleanly).
-inline constexpr absl::string_view node_left = "node.left";
+/// Cluster (docs/architecture.md, "Distribution"). A worker joined a
+/// gateway. Attributes: `gateway` ("host:port").
+inline constexpr absl::string_view cluster_joined = "cluster.joined";
+/// A worker's attempt to join failed. Attributes: `gateway`, `error`,
+/// `retry_in` (the pause before the next attempt).
+inline constexpr absl::string_view cluster_join_failed = "cluster.join_failed";
+/// A worker lost the gateway it had joined (it will join again).
+/// Attributes: `gateway`, `reason`.
+inline constexpr absl::string_view cluster_gateway_lost
+  = "cluster.gateway_lost";
+/// On a gateway: a worker node joined. Attributes: `node` (name@node id).
+inline constexpr absl::string_view cluster_node_up = "cluster.node_up";
+/// On a gateway: a joined worker announced changed routes. Attributes:
+/// `node`, `routes` (how many it serves now).
+inline constexpr absl::string_view cluster_node_routes = "cluster.node_routes";
+/// On a gateway: a joined worker is down (its requests in flight were
+/// answered `unavailable`). Attributes: `node`, `reason`.
+inline constexpr absl::string_view cluster_node_down = "cluster.node_down";
 
 } // namespace lifecycle
 

@@ -1,11 +1,14 @@
 #include "actors/router.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
 #include <absl/time/clock.h>
 #include <caf/actor_system.hpp>
@@ -18,6 +21,7 @@
 #include "actors/handler_worker.hpp"
 #include "runtime/blueprint.hpp"
 #include "runtime/body_codec.hpp"
+#include "runtime/cluster_routes.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/http_path_pattern.hpp"
 #include "runtime/node_services.hpp"
@@ -56,8 +60,30 @@ struct served_route {
   int key_field = 0;
 };
 
+/// A worker node that joined this (gateway) node: its proxy serves its
+/// routes (docs/architecture.md, "Distribution").
+struct remote_node {
+  caf::actor proxy;
+  /// Route name -> the gateway's spec of it (shared_ptr: shared with the
+  /// bindings of every route table that has the route).
+  absl::flat_hash_map<std::string, std::shared_ptr<const route_spec>> specs;
+  absl::flat_hash_map<std::string, std::string> digests;
+  /// The node's announced schemas, rebuilt when this program lacks some
+  /// of its types (null otherwise). shared_ptr: the specs and the tables'
+  /// schema registries point into it and keep it alive.
+  std::shared_ptr<const announced_schemas> rebuilt;
+};
+
 struct router_state {
   logger log;
+  /// Joined worker nodes by key (name@node id). Ordered: a route's remote
+  /// workers are listed in key order, so keyed dispatch sends a key to
+  /// the same node while the set of nodes stays the same.
+  std::map<std::string, remote_node> nodes;
+  /// Pool counters of routes served by node proxies, kept while their
+  /// number of workers stays the same (shared_ptr: shared with the tables'
+  /// bindings and the tickets of requests in flight).
+  absl::flat_hash_map<std::string, std::shared_ptr<pool_load>> merged_loads;
   absl::flat_hash_map<std::string, served_route> routes;
   absl::flat_hash_map<std::string, served_pool> pools;
   std::vector<std::shared_ptr<const middleware>> node_middleware;
@@ -214,10 +240,36 @@ served_pool start_pool(router_self self, std::string name,
   return pool;
 }
 
+/// The node proxies serving route `name`, in node-key order.
+std::vector<caf::actor> remote_workers(router_self self,
+                                       const std::string& name,
+                                       std::uint64_t* max_queue = nullptr) {
+  std::vector<caf::actor> out;
+  for (const auto& [key, node] : self->state.nodes)
+    if (auto i = node.specs.find(name); i != node.specs.end()) {
+      out.push_back(node.proxy);
+      if (max_queue)
+        *max_queue += i->second->options.max_queue;
+    }
+  return out;
+}
+
+/// The shared counters of a route served (also) by node proxies.
+std::shared_ptr<pool_load> merged_load(router_self self,
+                                       const std::string& name,
+                                       std::size_t workers,
+                                       std::uint64_t max_queue) {
+  auto& slot = self->state.merged_loads[name];
+  if (!slot || slot->workers() != workers)
+    slot = std::make_shared<pool_load>(workers, max_queue);
+  return slot;
+}
+
 void publish(router_self self) {
   auto& st = self->state;
   auto table = std::make_shared<route_table>();
   table->version = (st.table ? st.table->version : 0) + 1;
+  auto schemas = std::make_shared<schema_registry>();
   for (const auto& [name, route] : st.routes) {
     const auto& pool = st.pools.at(route.pool);
     auto b = std::make_shared<route_binding>();
@@ -226,6 +278,15 @@ void publish(router_self self) {
     b->workers = pool.workers;
     b->down_reason = pool.down_reason;
     b->load = pool.load;
+    std::uint64_t max_queue = route.spec->options.max_queue;
+    if (auto remote = remote_workers(self, name, &max_queue);
+        !remote.empty()) {
+      // Local handler actors first, then the nodes; no batches across
+      // nodes (a node proxy takes requests one by one).
+      b->workers.insert(b->workers.end(), remote.begin(), remote.end());
+      b->load = merged_load(self, name, b->workers.size(), max_queue);
+      b->down_reason.clear();
+    }
     b->middlewares = st.node_middleware;
     b->middlewares.insert(b->middlewares.end(), route.middlewares.begin(),
                           route.middlewares.end());
@@ -233,13 +294,40 @@ void publish(router_self self) {
     b->error_handlers.insert(b->error_handlers.end(),
                              st.node_error_handlers.begin(),
                              st.node_error_handlers.end());
-    b->batches = pool.spec->form == handler_form::function
-                 || (pool.spec->form == handler_form::actor
-                     && pool.spec->options.accepts_batches);
+    b->batches = b->workers.size() == pool.workers.size()
+                 && (pool.spec->form == handler_form::function
+                     || (pool.spec->form == handler_form::actor
+                         && pool.spec->options.accepts_batches));
     b->key_field = route.key_field;
     table->routes.emplace(name, std::move(b));
   }
-  auto schemas = std::make_shared<schema_registry>();
+  // Routes only worker nodes serve.
+  for (const auto& [key, node] : st.nodes) {
+    for (const auto& [name, spec] : node.specs) {
+      if (st.routes.contains(name) || table->routes.contains(name))
+        continue;
+      auto b = std::make_shared<route_binding>();
+      b->name = name;
+      b->spec = spec;
+      std::uint64_t max_queue = 0;
+      b->workers = remote_workers(self, name, &max_queue);
+      b->load = merged_load(self, name, b->workers.size(), max_queue);
+      b->middlewares = st.node_middleware;
+      b->error_handlers = st.node_error_handlers;
+      auto field = key_field_of(name, *spec);
+      b->key_field = field.ok() ? *field : 0;
+      for (const auto* proto : {spec->request_prototype, spec->reply_prototype})
+        if (proto == nullptr)
+          continue;
+        else if (node.rebuilt
+                 && proto->GetDescriptor()->file()->pool() == &node.rebuilt->pool)
+          schemas->add_dynamic(proto->GetDescriptor(), &node.rebuilt->factory,
+                               node.rebuilt);
+        else
+          schemas->add(proto->GetDescriptor());
+      table->routes.emplace(name, std::move(b));
+    }
+  }
   for (const auto& [name, route] : st.routes) {
     for (const auto* proto :
          {route.spec->request_prototype, route.spec->reply_prototype})
@@ -420,7 +508,7 @@ void on_worker_down(router_self self, const std::string& name,
 }
 
 response listing(router_self self) {
-  const auto& st = self->state;
+  auto& st = self->state;
   weft::wire::RouteListing out;
   auto add = [&](const std::string& name, const route_spec& spec,
                  std::size_t workers) {
@@ -440,9 +528,98 @@ response listing(router_self self) {
   std::sort(sorted.begin(), sorted.end(),
             [](auto* a, auto* b) { return a->name < b->name; });
   for (const auto* r : sorted)
-    add(r->name, *r->spec, st.pools.at(r->pool).workers.size());
+    add(r->name, *r->spec,
+        st.pools.at(r->pool).workers.size()
+          + remote_workers(self, r->name).size());
+  // Routes only worker nodes serve: one worker per node.
+  std::map<std::string, std::shared_ptr<const route_spec>> remote_only;
+  for (const auto& [key, node] : st.nodes)
+    for (const auto& [name, spec] : node.specs)
+      if (!st.routes.contains(name))
+        remote_only.emplace(name, spec);
+  for (const auto& [name, spec] : remote_only)
+    add(name, *spec, remote_workers(self, name).size());
   add(routes_route, *st.listing_spec, 1);
   return encode_message(out);
+}
+
+/// Why `r`, announced by a worker node, cannot be merged with a route of
+/// the same name served here or by another node; "" when it can.
+std::string conflict_of(router_self self, const std::string& key,
+                        const remote_route& r) {
+  auto& st = self->state;
+  auto differs = [&](const std::string& req, const std::string& rep,
+                     const std::string& digest, dispatch_policy dispatch,
+                     const std::string& dkey) -> std::string {
+    if (req != r.request_type || rep != r.reply_type)
+      return absl::StrCat("types ", req, " -> ", rep, " against ",
+                          r.request_type, " -> ", r.reply_type);
+    if (digest != r.schema_digest)
+      return absl::StrCat("a different schema of ", req, " or ", rep);
+    if (static_cast<std::uint8_t>(dispatch) != r.dispatch || dkey != r.key)
+      return "a different dispatch policy or key";
+    return {};
+  };
+  if (absl::StartsWith(r.name, "weft.") || r.name == routes_route)
+    return "built-in route names are reserved";
+  if (auto i = st.routes.find(r.name); i != st.routes.end()) {
+    const auto& spec = *i->second.spec;
+    if (auto why = differs(spec.request_type, spec.reply_type,
+                           schema_digest(spec), spec.options.dispatch,
+                           spec.options.key);
+        !why.empty())
+      return absl::StrCat("route '", r.name, "' is served here with ", why);
+  }
+  for (const auto& [other, node] : st.nodes) {
+    if (other == key)
+      continue;
+    auto i = node.specs.find(r.name);
+    if (i == node.specs.end())
+      continue;
+    const auto& spec = *i->second;
+    if (auto why = differs(spec.request_type, spec.reply_type,
+                           node.digests.at(r.name), spec.options.dispatch,
+                           spec.options.key);
+        !why.empty())
+      return absl::StrCat("route '", r.name, "' is served by node ", other,
+                          " with ", why);
+  }
+  return {};
+}
+
+/// Merges the routes of worker node `key` (served by `proxy`).
+absl::Status add_node(router_self self, const std::string& key,
+                      const caf::actor& proxy,
+                      const cluster_announcement& ann) {
+  auto& st = self->state;
+  for (const auto& r : ann.routes)
+    if (auto why = conflict_of(self, key, r); !why.empty())
+      return make_status(errc::already_exists,
+                         absl::StrCat("node ", key, " conflicts: ", why));
+  remote_node node;
+  node.proxy = proxy;
+  if (std::any_of(ann.routes.begin(), ann.routes.end(),
+                  needs_announced_schemas)) {
+    // This program lacks some of the node's types: convert JSON with the
+    // schemas it sent. Without them its routes still work, as bytes.
+    if (auto rebuilt = rebuild_schemas(ann.schemas); rebuilt.ok())
+      node.rebuilt = std::move(*rebuilt);
+    else
+      st.log.warn("route.node_schemas",
+                  {{"node", key}, {"error", rebuilt.status()}});
+  }
+  for (const auto& r : ann.routes) {
+    node.specs.emplace(r.name, remote_route_spec(r, node.rebuilt));
+    node.digests.emplace(r.name, r.schema_digest);
+  }
+  auto& slot = st.nodes[key];
+  if (slot.proxy != proxy)
+    self->monitor(proxy); // else: the node announced again (routes changed)
+  slot = std::move(node);
+  st.log.info("route.node_added",
+              {{"node", key}, {"routes", ann.routes.size()}});
+  publish(self);
+  return absl::OkStatus();
 }
 
 caf::behavior router(router_self self, logger log) {
@@ -463,6 +640,13 @@ caf::behavior router(router_self self, logger log) {
       on_worker_down(self, name, msg);
       return;
     }
+    for (auto i = s.nodes.begin(); i != s.nodes.end(); ++i)
+      if (i->second.proxy.address() == msg.source) {
+        s.log.info("route.node_removed", {{"node", i->first}});
+        s.nodes.erase(i);
+        publish(self);
+        return;
+      }
     auto& subs = s.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
                               [&](const caf::actor& a) {
@@ -504,6 +688,21 @@ caf::behavior router(router_self self, logger log) {
     },
     [self](request_atom, const request&) -> response {
       return listing(self);
+    },
+    [self](node_routes_atom, const std::string& key, const caf::actor& proxy,
+           const cluster_announcement& ann) -> caf::result<ok_atom> {
+      if (auto done = add_node(self, key, proxy, ann); !done.ok())
+        return to_error(done);
+      return ok_atom_v;
+    },
+    [self](node_drop_atom, const std::string& key, const caf::actor& proxy) {
+      auto& s = self->state;
+      auto i = s.nodes.find(key);
+      if (i == s.nodes.end() || i->second.proxy != proxy)
+        return; // replaced by a newer join of the same node
+      s.log.info("route.node_removed", {{"node", key}});
+      s.nodes.erase(i);
+      publish(self);
     },
   };
 }

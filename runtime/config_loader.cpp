@@ -1,6 +1,7 @@
 #include "runtime/config_loader.hpp"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <absl/strings/match.h>
@@ -29,8 +30,15 @@ absl::Status fail(std::string text) {
   return make_status(errc::invalid_argument, text);
 }
 
+/// List options a source set already: the first value a source gives a
+/// list replaces what earlier sources set; later ones add to it.
+using touched_lists = std::set<std::string>;
+
 absl::Status apply(const config_option& opt, node_config& cfg,
-                   absl::string_view value, absl::string_view where) {
+                   absl::string_view value, absl::string_view where,
+                   touched_lists& touched) {
+  if (opt.is_list && touched.insert(opt.name).second)
+    (void)opt.set(cfg, ""); // an empty value clears a list
   if (auto st = opt.set(cfg, value); !st.ok())
     return fail(absl::StrCat(where, ": invalid value '", value, "' (",
                              st.message(), ")"));
@@ -139,6 +147,7 @@ absl::Status apply_config_text(absl::string_view text, absl::string_view origin,
                                node_config& cfg) {
   auto options = node_options();
   int line_no = 0;
+  touched_lists touched;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
     auto where = absl::StrCat(origin, ":", line_no);
@@ -162,7 +171,8 @@ absl::Status apply_config_text(absl::string_view text, absl::string_view origin,
     const auto* opt = find_option(options, key);
     if (opt == nullptr)
       return fail(absl::StrCat(where, ": unknown option '", key, "'"));
-    if (auto st = apply(*opt, cfg, value, absl::StrCat(where, ": ", key));
+    if (auto st = apply(*opt, cfg, value, absl::StrCat(where, ": ", key),
+                        touched);
         !st.ok())
       return st;
   }
@@ -200,6 +210,7 @@ absl::StatusOr<loaded_config> load_config(const std::vector<std::string>& args,
   }
   // 3. Environment variables; an unknown WEFT_* name is warned about, so a
   //    typo does not silently do nothing.
+  touched_lists env_touched;
   for (const auto& [key, value] : env) {
     if (!absl::StartsWith(key, "WEFT_") || key == "WEFT_CONFIG")
       continue;
@@ -213,12 +224,15 @@ absl::StatusOr<loaded_config> load_config(const std::vector<std::string>& args,
                      " (see --help for WEFT_* names)"));
       continue;
     }
-    if (auto st = apply(*match, result.config, value, key); !st.ok())
+    if (auto st = apply(*match, result.config, value, key, env_touched);
+        !st.ok())
       return st;
   }
   // 4. Command-line flags, in order: the last one wins.
+  touched_lists flag_touched;
   for (const auto& f : parsed->flags)
-    if (auto st = apply(*f.option, result.config, f.value, f.spelling);
+    if (auto st = apply(*f.option, result.config, f.value, f.spelling,
+                        flag_touched);
         !st.ok())
       return st;
   return result;

@@ -11,12 +11,16 @@
 #include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
 #include <absl/strings/str_cat.h>
 
 #include "actors/background_pool.hpp"
 #include "actors/client_registry.hpp"
+#include "actors/cluster/cluster_hub.hpp"
+#include "actors/cluster/cluster_joiner.hpp"
+#include "actors/cluster/worker_endpoint.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/router.hpp"
 #include "runtime/error_bridge.hpp"
@@ -33,6 +37,19 @@ struct node::system_holder {
     caf_config.set("scheduler.max-threads", cfg.effective_scheduler_threads());
     caf_config.set("scheduler.policy", caf::atom_from_string(cfg.scheduler_policy));
     caf_config.add_message_types<caf::id_block::weft>();
+    if (cfg.clustered()) {
+      // The middleman (BASP) only for nodes that listen for or join others:
+      // it starts a multiplexer thread and the middleman's actors.
+      // Heartbeats and the connection timeout are off in CAF 0.17 unless
+      // set: then a frozen or partitioned peer is never declared down.
+      caf_config.load<caf::io::middleman>();
+      caf_config.set("middleman.heartbeat-interval",
+                     caf::timespan{absl::ToChronoNanoseconds(
+                       cfg.node_heartbeat_interval)});
+      caf_config.set("middleman.connection-timeout",
+                     caf::timespan{
+                       absl::ToChronoNanoseconds(cfg.node_timeout)});
+    }
     system = std::make_unique<caf::actor_system>(caf_config);
   }
 
@@ -290,15 +307,79 @@ absl::Status node::on_error(error_handler handler) {
 }
 
 absl::Status node::listen() {
-  if (auto st = listen_binary(); !st.ok())
+  if (config_.has_edges()) {
+    if (auto st = listen_binary(); !st.ok())
+      return st;
+    if (auto st = listen_http(); !st.ok())
+      return st;
+  }
+  if (auto st = listen_cluster(); !st.ok())
     return st;
-  if (auto st = listen_http(); !st.ok())
-    return st;
+  if (!listened_ && config_.role == "worker" && config_.join.empty())
+    log_.warn("node.unreachable",
+              {{"message", "role worker without --join: no edge and no "
+                           "gateway will reach this node's routes"}});
+  if (!listened_ && config_.role == "gateway" && config_.node_listen.empty())
+    log_.warn("node.no_workers",
+              {{"message", "role gateway without --node-listen: no worker "
+                           "can join, so only built-in routes are served"}});
   if (listened_)
     return absl::OkStatus();
   listened_ = true;
   (void)bus_.emit(lifecycle::node_started, {},
                   {{"node", config_.name}, {"version", version_string}});
+  return absl::OkStatus();
+}
+
+absl::Status node::listen_cluster() {
+  if (!config_.node_listen.empty() && !hub_) {
+    auto at = parse_endpoint(config_.node_listen);
+    if (!at.ok())
+      return at.status();
+    cluster::cluster_hub_options opts;
+    opts.router = router_;
+    opts.handler_timeout = config_.handler_timeout;
+    opts.log = log_;
+    auto hub = cluster::spawn_cluster_hub(system(), std::move(opts));
+    add_drain_participant(hub);
+    // The address is passed on: publish binds every interface without one.
+    auto port = system().middleman().publish(hub, at->port, at->host.c_str(),
+                                             true);
+    if (!port)
+      return make_status(errc::io_error,
+                         absl::StrCat("cannot listen for nodes on ",
+                                      config_.node_listen, ": ",
+                                      caf::to_string(port.error())));
+    hub_ = std::move(hub);
+    cluster_port_ = *port;
+    log_.info("node.cluster_listening",
+              {{"address", absl::StrCat(at->host, ":", *port)},
+               {"port", *port},
+               {"role", config_.role}});
+  }
+  if (!config_.join.empty() && !endpoint_) {
+    cluster::worker_endpoint_options eopts;
+    eopts.node_name = config_.name;
+    eopts.router = router_;
+    eopts.handler_timeout = config_.handler_timeout;
+    eopts.log = log_;
+    endpoint_ = cluster::spawn_worker_endpoint(system(), std::move(eopts));
+    add_drain_participant(endpoint_);
+    for (const auto& target : config_.join) {
+      auto at = parse_endpoint(target);
+      if (!at.ok())
+        return at.status();
+      cluster::cluster_joiner_options jopts;
+      jopts.host = at->host;
+      jopts.port = at->port;
+      jopts.node_name = config_.name;
+      jopts.endpoint = endpoint_;
+      jopts.router = router_;
+      jopts.backoff_max = config_.join_backoff_max;
+      jopts.log = log_;
+      own(cluster::spawn_cluster_joiner(system(), std::move(jopts)));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -385,6 +466,8 @@ void node::stop() {
   }
   router_ = nullptr;
   registry_ = nullptr;
+  hub_ = nullptr;
+  endpoint_ = nullptr;
   scheduler_ = nullptr;
   binary_.reset();
   http_.reset();

@@ -6,6 +6,7 @@
 
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "actors/background_pool.hpp"
@@ -133,8 +134,9 @@ public:
   absl::Status on_error(error_handler handler);
 
   /// Starts the edges config() names: the binary protocol on tcp_listen
-  /// and HTTP/1.1 on http_listen (each none if empty). Blocks until
-  /// listening; errors name the address.
+  /// and HTTP/1.1 on http_listen (each none if empty; none at all for role
+  /// worker), then the cluster: the node port on node_listen and a joiner
+  /// per join entry. Blocks until listening; errors name the address.
   absl::Status listen();
 
   /// The binary gateway's port after listen() (0 if it has none).
@@ -145,6 +147,11 @@ public:
   /// The HTTP gateway's port after listen() (0 if it has none).
   std::uint16_t http_port() const noexcept {
     return http_ ? http_->port : 0;
+  }
+
+  /// The node port (CAF middleman) after listen() (0 if it has none).
+  std::uint16_t cluster_port() const noexcept {
+    return cluster_port_;
   }
 
   /// Makes `participant` part of graceful drains and of shutdown: it must
@@ -175,6 +182,7 @@ public:
 private:
   absl::Status listen_binary();
   absl::Status listen_http();
+  absl::Status listen_cluster();
 
   struct system_holder;
 
@@ -191,6 +199,11 @@ private:
   background_pool background_;
   std::optional<binary::binary_gateway> binary_;
   std::optional<http::http_gateway> http_;
+  /// Gateways: the actor published on the node port. Workers: the actor
+  /// gateways send requests to.
+  caf::actor hub_;
+  caf::actor endpoint_;
+  std::uint16_t cluster_port_ = 0;
   /// listen() ran once (node.started was emitted).
   bool listened_ = false;
   bool drained_ = false;

@@ -6,7 +6,10 @@
 #include <absl/strings/match.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_join.h>
 #include <absl/strings/str_replace.h>
+#include <absl/strings/str_split.h>
+#include <absl/strings/strip.h>
 
 #include "runtime/error_bridge.hpp"
 
@@ -384,6 +387,60 @@ std::vector<config_option> node_options() {
     "max-queued-control",
     "unwritten control answers (pongs) before a connection is closed",
     &node_config::max_queued_control, 1, 1'000'000));
+  // -- the cluster (docs/architecture.md, "Distribution") -------------------
+  options.push_back({
+    "role",
+    "ROLE",
+    "gateway (edges, no application routes), worker (routes, no edges) "
+    "or both",
+    [](const node_config& cfg) { return cfg.role; },
+    [](node_config& cfg, absl::string_view value) {
+      if (value != "gateway" && value != "worker" && value != "both")
+        return invalid("one of gateway, worker, both");
+      cfg.role = std::string{value};
+      return absl::OkStatus();
+    },
+  });
+  options.push_back(endpoint_option(
+    "node-listen",
+    "node-to-node port (CAF middleman) on exactly this interface; empty: none",
+    &node_config::node_listen));
+  config_option join{
+    "join",
+    "HOST:PORT",
+    "a gateway to join; repeat the flag or separate with commas",
+    [](const node_config& cfg) { return absl::StrJoin(cfg.join, ","); },
+    [](node_config& cfg, absl::string_view value) {
+      if (value.empty()) {
+        cfg.join.clear();
+        return absl::OkStatus();
+      }
+      for (auto part : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+        auto entry = absl::StripAsciiWhitespace(part);
+        auto parsed = parse_endpoint(entry);
+        if (!parsed.ok())
+          return parsed.status();
+        if (parsed->port == 0)
+          return invalid("HOST:PORT with a port from 1 to 65535");
+        cfg.join.emplace_back(entry);
+      }
+      return absl::OkStatus();
+    },
+  };
+  join.is_list = true;
+  options.push_back(std::move(join));
+  options.push_back(duration_option(
+    "node-heartbeat-interval",
+    "heartbeat to peer nodes (CAF middleman.heartbeat-interval); 0 disables",
+    &node_config::node_heartbeat_interval));
+  options.push_back(duration_option(
+    "node-timeout",
+    "a peer node silent this long is down (middleman.connection-timeout); "
+    "0 disables",
+    &node_config::node_timeout));
+  options.push_back(duration_option(
+    "join-backoff-max", "longest pause between attempts to join a gateway",
+    &node_config::join_backoff_max));
   return options;
 }
 

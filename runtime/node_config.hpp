@@ -84,6 +84,38 @@ struct node_config {
   /// Requests one connection may have read and unanswered (pipelining).
   std::size_t http_max_pipelined = 32;
 
+  // -- the cluster (docs/architecture.md, "Distribution") -------------------
+
+  /// "gateway" (edge listeners, no application routes of its own),
+  /// "worker" (handler actors, no edge listeners) or "both".
+  std::string role = "both";
+  /// HOST:PORT of the node-to-node port (CAF's middleman, BASP), bound to
+  /// exactly that interface; empty: no node port.
+  std::string node_listen;
+  /// Gateways to join (HOST:PORT each; DNS names are resolved per attempt).
+  std::vector<std::string> join;
+  /// CAF's middleman.heartbeat-interval: a heartbeat to every peer node.
+  absl::Duration node_heartbeat_interval = absl::Seconds(1);
+  /// CAF's middleman.connection-timeout: a peer silent this long is down.
+  absl::Duration node_timeout = absl::Seconds(4);
+  /// Joins retry with jittered exponential backoff from 100 ms up to this.
+  absl::Duration join_backoff_max = absl::Seconds(5);
+
+  /// The node hosts application routes (role worker or both).
+  bool hosts_routes() const {
+    return role != "gateway";
+  }
+
+  /// The node opens edge listeners (role gateway or both).
+  bool has_edges() const {
+    return role != "worker";
+  }
+
+  /// The node uses CAF's middleman (it listens for or joins other nodes).
+  bool clustered() const {
+    return !node_listen.empty() || !join.empty();
+  }
+
   /// Returns scheduler_threads, or the number of cores when it is 0.
   std::size_t effective_scheduler_threads() const;
 };
@@ -102,6 +134,10 @@ struct config_option {
   std::function<absl::Status(node_config& cfg, absl::string_view value)> set;
   /// True for booleans, which allow a bare `--flag`.
   bool is_bool = false;
+  /// True for lists (`--join`): each value adds comma-separated entries,
+  /// and the first value from a source replaces what an earlier source
+  /// set (so the usual precedence holds for the list as a whole).
+  bool is_list = false;
 };
 
 /// Returns the table of every node option, in --help order.

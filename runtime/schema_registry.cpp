@@ -31,7 +31,8 @@ std::string to_std_string(pb::StringPiece text) {
 /// unknown type and with limit_exceeded, before anything is parsed, when
 /// `input` (`what`: "JSON" or "body") is over `max_bytes`.
 absl::StatusOr<std::unique_ptr<pb::Message>>
-new_message(const pb::Descriptor* d, absl::string_view type,
+new_message(const pb::Descriptor* d, pb::MessageFactory* factory,
+            absl::string_view type,
             absl::string_view what, absl::string_view input,
             std::size_t max_bytes) {
   if (d == nullptr)
@@ -44,9 +45,9 @@ new_message(const pb::Descriptor* d, absl::string_view type,
                        absl::StrCat(what, " of ", input.size(),
                                     " bytes exceeds the limit of ", limit,
                                     " bytes"));
-  // add() only admits generated types, which always have a prototype.
-  const auto* prototype
-    = pb::MessageFactory::generated_factory()->GetPrototype(d);
+  // Generated types always have a prototype; dynamic ones through their
+  // pool's factory.
+  const auto* prototype = factory->GetPrototype(d);
   if (prototype == nullptr)
     return make_status(errc::internal,
                        absl::StrCat("no generated class for '", type, "'"));
@@ -63,6 +64,20 @@ schema_registry::schema_registry(std::size_t max_bytes)
 void schema_registry::add(const pb::Descriptor* d) {
   if (d == nullptr || d->file()->pool() != pb::DescriptorPool::generated_pool())
     return;
+  add_with(d, pb::MessageFactory::generated_factory());
+}
+
+void schema_registry::add_dynamic(const pb::Descriptor* d,
+                                  pb::MessageFactory* factory,
+                                  std::shared_ptr<const void> owner) {
+  if (d == nullptr || factory == nullptr || !owner)
+    return;
+  owners_.push_back(std::move(owner));
+  add_with(d, factory);
+}
+
+void schema_registry::add_with(const pb::Descriptor* d,
+                               pb::MessageFactory* factory) {
   // A worklist rather than recursion: schemas may nest deeply or refer to
   // themselves.
   std::vector<const pb::Descriptor*> todo{d};
@@ -72,7 +87,7 @@ void schema_registry::add(const pb::Descriptor* d) {
     // A map's entry type is an implementation detail of the map field:
     // only its key and value matter.
     if (!type->options().map_entry()
-        && !types_.emplace(type->full_name(), type).second)
+        && !types_.emplace(type->full_name(), entry{type, factory}).second)
       continue; // seen before, and so were its fields
     for (int i = 0; i < type->field_count(); ++i)
       if (auto* field_type = type->field(i)->message_type();
@@ -83,7 +98,7 @@ void schema_registry::add(const pb::Descriptor* d) {
 
 const pb::Descriptor* schema_registry::find(absl::string_view full_name) const {
   auto i = types_.find(full_name);
-  return i == types_.end() ? nullptr : i->second;
+  return i == types_.end() ? nullptr : i->second.type;
 }
 
 std::vector<std::string> schema_registry::type_names() const {
@@ -98,7 +113,11 @@ std::vector<std::string> schema_registry::type_names() const {
 absl::StatusOr<std::string>
 schema_registry::json_to_binary(absl::string_view type,
                                 absl::string_view json) const {
-  auto msg = new_message(find(type), type, "JSON", json, max_bytes_);
+  auto i = types_.find(type);
+  auto msg = i == types_.end()
+               ? new_message(nullptr, nullptr, type, "JSON", json, max_bytes_)
+               : new_message(i->second.type, i->second.factory, type, "JSON",
+                             json, max_bytes_);
   if (!msg.ok())
     return msg.status();
   pb::util::JsonParseOptions options;
@@ -119,7 +138,11 @@ schema_registry::json_to_binary(absl::string_view type,
 absl::StatusOr<std::string>
 schema_registry::binary_to_json(absl::string_view type,
                                 absl::string_view bytes) const {
-  auto msg = new_message(find(type), type, "body", bytes, max_bytes_);
+  auto i = types_.find(type);
+  auto msg = i == types_.end()
+               ? new_message(nullptr, nullptr, type, "body", bytes, max_bytes_)
+               : new_message(i->second.type, i->second.factory, type, "body",
+                             bytes, max_bytes_);
   if (!msg.ok())
     return msg.status();
   if (!(*msg)->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))

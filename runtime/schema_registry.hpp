@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 
 namespace google::protobuf {
 class Descriptor;
+class MessageFactory;
 } // namespace google::protobuf
 
 namespace weft {
@@ -45,6 +47,17 @@ public:
   /// ignored: find() will not know it. Owner only, before sharing.
   void add(const google::protobuf::Descriptor* d);
 
+  /// Registers `d` (and, recursively, the types its fields reference) from
+  /// a pool of its own: the schemas a worker node announced, rebuilt on a
+  /// gateway that was built without them (docs/architecture.md,
+  /// "Distribution"). `factory` makes messages of that pool; `owner` keeps
+  /// the pool and the factory alive as long as this registry. A type name
+  /// registered already keeps its first descriptor. Owner only, before
+  /// sharing.
+  void add_dynamic(const google::protobuf::Descriptor* d,
+                   google::protobuf::MessageFactory* factory,
+                   std::shared_ptr<const void> owner);
+
   /// The registered type named `full_name` (e.g. "weft.wire.RouteInfo"), or
   /// nullptr when unknown. Points into the generated pool, which lives as
   /// long as the program. Any thread.
@@ -76,9 +89,21 @@ public:
 
 private:
   std::size_t max_bytes_;
-  /// Non-owning: descriptors of the generated pool, which outlives us.
-  absl::flat_hash_map<std::string, const google::protobuf::Descriptor*>
-    types_;
+  struct entry {
+    /// Non-owning: of the generated pool, which outlives us, or of a pool
+    /// that `owners_` keeps alive.
+    const google::protobuf::Descriptor* type = nullptr;
+    /// Makes messages of `type` (the generated factory, or a dynamic one).
+    google::protobuf::MessageFactory* factory = nullptr;
+  };
+
+  void add_with(const google::protobuf::Descriptor* d,
+                google::protobuf::MessageFactory* factory);
+
+  absl::flat_hash_map<std::string, entry> types_;
+  /// shared_ptr: a rebuilt pool is shared by the router's tables (each has
+  /// a registry) and the route specs that point into it.
+  std::vector<std::shared_ptr<const void>> owners_;
 };
 
 } // namespace weft

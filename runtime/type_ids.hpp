@@ -8,6 +8,7 @@
 #include <caf/type_id.hpp>
 
 #include "runtime/client/client_call.hpp"
+#include "runtime/cluster_announcement.hpp"
 #include "runtime/drain_report.hpp"
 #include "runtime/payload.hpp"
 #include "runtime/push_message.hpp"
@@ -186,5 +187,29 @@ CAF_ADD_ATOM(weft, weft, http_chunk_atom, "httpchunk")
 /// (writable_atom, background_task) from an http_stream to its writer: run
 /// the task once the stream is writable again (or closed).
 CAF_ADD_ATOM(weft, weft, writable_atom, "writable")
+
+// -- actors/cluster: gateway and worker nodes over CAF's middleman (issue 7;
+// docs/architecture.md, "Distribution"). Every type here crosses BASP, so
+// both nodes run the same block. Reuses request_atom, drain_atom, ok_atom
+// and tick_atom from above. --------------------------------------------------
+/// (join_atom, cluster_announcement, actor worker_endpoint) -> ok_atom from a
+/// worker's joiner to a gateway's cluster hub: serve these routes through
+/// this endpoint (errors: a conflicting route definition). (join_atom,
+/// actor hub) from a joiner to its node's worker endpoint: joined this hub.
+CAF_ADD_ATOM(weft, weft, join_atom, "join")
+/// (leave_atom, std::string node_key) from a draining worker endpoint to a
+/// gateway's hub, and (leave_atom) from the hub to that node's proxy:
+/// go-away, send no more requests; the ones in flight are still answered.
+CAF_ADD_ATOM(weft, weft, leave_atom, "leave")
+/// (node_routes_atom, std::string node_key, actor proxy,
+/// cluster_announcement) -> ok_atom to the router: merge a worker node's
+/// routes (errors: already_exists for a conflicting definition).
+CAF_ADD_ATOM(weft, weft, node_routes_atom, "noderoutes")
+/// (node_drop_atom, std::string node_key, actor proxy) to the router:
+/// forget the node's routes (it left); ignored unless `proxy` is still the
+/// node's (a newer join of the same node replaced it).
+CAF_ADD_ATOM(weft, weft, node_drop_atom, "nodedrop")
+CAF_ADD_TYPE_ID(weft, (weft::remote_route))
+CAF_ADD_TYPE_ID(weft, (weft::cluster_announcement))
 
 CAF_END_TYPE_ID_BLOCK(weft)

@@ -14,7 +14,11 @@ int main(int argc, char** argv) {
   return weft::run_node(
     argc, argv,
     [](weft::node& node) {
-      return node.serve(weft::demo_app(node.scheduler()));
+      // A pure gateway has no application routes of its own: it serves
+      // the routes of the workers that join it.
+      if (!node.config().hosts_routes())
+        return absl::OkStatus();
+      return node.serve(weft::demo_app(node.scheduler(), node.config().name));
     },
     "weftd", std::move(defaults));
 }

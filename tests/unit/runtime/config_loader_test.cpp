@@ -207,3 +207,63 @@ TEST(ConfigLoaderTest, EnvFromReadsEnvironBlock) {
 
 } // namespace
 } // namespace weft
+
+namespace weft {
+namespace {
+
+using strings = std::vector<std::string>;
+
+TEST(ConfigLoaderClusterTest, DefaultsAreAStandaloneNode) {
+  auto loaded = load_config({}, {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const auto& cfg = loaded->config;
+  EXPECT_EQ(cfg.role, "both");
+  EXPECT_TRUE(cfg.node_listen.empty());
+  EXPECT_TRUE(cfg.join.empty());
+  EXPECT_FALSE(cfg.clustered());
+  EXPECT_EQ(cfg.node_heartbeat_interval, absl::Seconds(1));
+  EXPECT_EQ(cfg.node_timeout, absl::Seconds(4));
+  EXPECT_EQ(cfg.join_backoff_max, absl::Seconds(5));
+}
+
+TEST(ConfigLoaderClusterTest, RepeatedJoinFlagsAddUp) {
+  auto loaded = load_config(
+    {"--join", "gateway:7800", "--join=10.0.0.2:7800,10.0.0.3:7801"}, {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->config.join,
+            (strings{"gateway:7800", "10.0.0.2:7800", "10.0.0.3:7801"}));
+  EXPECT_TRUE(loaded->config.clustered());
+}
+
+TEST(ConfigLoaderClusterTest, JoinFromEachSourceReplacesTheEarlierOnes) {
+  temp_file file{"join = a:1\njoin = b:2\n"};
+  auto from_file = load_config({"--config", file.path()}, {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->config.join, (strings{"a:1", "b:2"}));
+  env_map env{{"WEFT_JOIN", "c:3, d:4"}, {"WEFT_CONFIG", file.path()}};
+  auto from_env = load_config({}, env);
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->config.join, (strings{"c:3", "d:4"}));
+  auto from_flags = load_config({"--join=e:5"}, env);
+  ASSERT_TRUE(from_flags.ok()) << from_flags.status();
+  EXPECT_EQ(from_flags->config.join, (strings{"e:5"}));
+}
+
+TEST(ConfigLoaderClusterTest, RejectsBadClusterValues) {
+  EXPECT_FALSE(load_config({"--role=leader"}, {}).ok());
+  EXPECT_FALSE(load_config({"--join=gateway"}, {}).ok());
+  EXPECT_FALSE(load_config({"--join=gateway:0"}, {}).ok());
+  EXPECT_FALSE(load_config({"--node-listen=nowhere"}, {}).ok());
+  EXPECT_FALSE(load_config({"--node-timeout=soon"}, {}).ok());
+  auto ok = load_config({"--role=worker", "--node-listen=127.0.0.1:0",
+                         "--node-heartbeat-interval=250ms",
+                         "--node-timeout=2s", "--join-backoff-max=1s"},
+                        {});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->config.role, "worker");
+  EXPECT_FALSE(ok->config.has_edges());
+  EXPECT_EQ(ok->config.node_heartbeat_interval, absl::Milliseconds(250));
+}
+
+} // namespace
+} // namespace weft
