@@ -44,7 +44,8 @@ public:
   /// (route_options::run_on_edge; see run_function_handler).
   bool runs_on_edge() const noexcept {
     return binding_ && binding_->spec->options.run_on_edge
-           && binding_->spec->form == handler_form::function;
+           && binding_->spec->form == handler_form::function
+           && binding_->spec->sync;
   }
 
   /// The route keeps per-key order: never let a later request overtake.
