@@ -10,7 +10,9 @@
 #include <caf/stateful_actor.hpp>
 #include <absl/container/flat_hash_map.h>
 #include <absl/strings/numbers.h>
+#include <array>
 #include <chrono>
+#include <thread>
 
 #include "actors/demo_http_routes.hpp"
 #include "examples/hello.pb.h"
@@ -89,6 +91,39 @@ response name_reply(const std::string& node_name) {
   rsp.body = payload{shared_bytes::copy_of(node_name)};
   rsp.content_type = "text/plain";
   return rsp;
+}
+
+constexpr std::uint32_t work_default_us = 50;
+constexpr std::uint32_t work_max_us = 10'000;
+
+/// Keeps one core busy for `us` microseconds with real work (CRC-64 rounds
+/// over a 1 KiB block, each folded into the next), not a sleep: what a
+/// CPU-bound handler costs its node.
+std::uint64_t burn_cpu(std::uint32_t us) {
+  std::array<std::uint8_t, 1024> block{};
+  protocol::checksum sum;
+  auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+  do {
+    sum.update(block);
+    block[0] = static_cast<std::uint8_t>(sum.digest());
+  } while (std::chrono::steady_clock::now() < until);
+  return sum.digest();
+}
+
+/// `node.work`: the body is the CPU time in µs as decimal text (empty: 50),
+/// at most work_max_us; the reply is the node's name.
+absl::StatusOr<response> work(const payload& body,
+                              const std::string& node_name) {
+  std::uint32_t us = work_default_us;
+  if (body.size() != 0) {
+    auto bytes = body.read_all(16);
+    if (!bytes.ok() || !absl::SimpleAtoi(bytes->view(), &us)
+        || us > work_max_us)
+      return make_status(errc::invalid_argument,
+                         "the body is a CPU time in us, 0..10000 (empty: 50)");
+  }
+  burn_cpu(us);
+  return name_reply(node_name);
 }
 
 caf::behavior slow_route(caf::stateful_actor<slow_route_state>* self,
@@ -197,6 +232,18 @@ blueprint demo_app(task_scheduler_actor scheduler, std::string node_name) {
       return spawn_slow_route(sys, node_name);
     },
     slow);
+  // node.work is the cluster benchmark's CPU-bound route
+  // (tests/bench/run_cluster_bench.sh): a pool of one handler actor per
+  // core, so one node can keep all its cores busy with it.
+  route_options cpu_bound;
+  cpu_bound.workers = std::max(1u, std::thread::hardware_concurrency());
+  cpu_bound.max_queue = 65'536;
+  app.raw_route(
+    "node.work",
+    [node_name](const payload& body, context&) {
+      return work(body, node_name);
+    },
+    cpu_bound);
   add_demo_http_routes(app, std::move(scheduler));
   return app;
 }
