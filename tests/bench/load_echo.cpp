@@ -51,7 +51,7 @@ struct echo_window {
 class echo_worker {
 public:
   echo_worker(const load_options& opt, echo_window w, echo_result& res)
-    : opt_(opt), w_(w), res_(res), body_(make_body(opt.size)),
+    : opt_(opt), w_(w), res_(res), body_(make_body(opt)),
       buf_(read_size) {
   }
 
@@ -106,9 +106,11 @@ public:
   }
 
 private:
-  static shared_bytes make_body(std::size_t size) {
-    std::vector<std::uint8_t> body(size);
-    for (std::size_t i = 0; i < size; ++i)
+  static shared_bytes make_body(const load_options& opt) {
+    if (opt.body)
+      return shared_bytes::copy_of(*opt.body);
+    std::vector<std::uint8_t> body(opt.size);
+    for (std::size_t i = 0; i < opt.size; ++i)
       body[i] = static_cast<std::uint8_t>('a' + i % 26);
     return shared_bytes{std::move(body)};
   }
@@ -159,7 +161,7 @@ private:
                                  return s.first == r.reply_to;
                                });
         if (it == c.sent.end() || r.code != 0 || !r.checksum_ok
-            || r.body_size != opt_.size) {
+            || (!opt_.body && r.body_size != opt_.size)) {
           ++res_.errors;
           if (res_.first_error.empty())
             res_.first_error = "bad reply (code " + std::to_string(r.code)

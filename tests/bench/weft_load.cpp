@@ -25,6 +25,9 @@ void usage() {
     "modes:\n"
     "  echo    ping-pong: --route echo --size B --conns N --inflight K\n"
     "          --threads T --warmup S --duration S --priority P\n"
+    "          --body TEXT: TEXT as every request's body instead of --size\n"
+    "          bytes, for a route that is not an echo (e.g. --route\n"
+    "          node.work --body 50); replies of any size are accepted\n"
     "  upload  one chunked request of --bulk B bytes to --route (sink),\n"
     "          with an URGENT --size B echo every --urgent-interval-ms MS;\n"
     "          --bulk 0 --duration S: the echoes alone (idle baseline)\n"
@@ -87,6 +90,8 @@ int main(int argc, char** argv) {
       ok = parse_int(v, opt.port);
     else if (flag == "--route")
       opt.route = v;
+    else if (flag == "--body")
+      opt.body = v;
     else if (flag == "--size")
       ok = parse_int(v, opt.size);
     else if (flag == "--conns")
@@ -119,6 +124,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (opt.body)
+    opt.size = opt.body->size();
   if (opt.threads == 0 || opt.conns == 0 || opt.inflight == 0) {
     usage();
     return 2;
