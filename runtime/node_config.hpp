@@ -97,7 +97,7 @@ struct node_config {
   /// CAF's middleman.heartbeat-interval: a heartbeat to every peer node.
   absl::Duration node_heartbeat_interval = absl::Seconds(1);
   /// CAF's middleman.connection-timeout: a peer silent this long is down.
-  absl::Duration node_timeout = absl::Seconds(4);
+  absl::Duration node_timeout = absl::Seconds(3);
   /// Joins retry with jittered exponential backoff from 100 ms up to this.
   absl::Duration join_backoff_max = absl::Seconds(5);
 

@@ -222,7 +222,7 @@ TEST(ConfigLoaderClusterTest, DefaultsAreAStandaloneNode) {
   EXPECT_TRUE(cfg.join.empty());
   EXPECT_FALSE(cfg.clustered());
   EXPECT_EQ(cfg.node_heartbeat_interval, absl::Seconds(1));
-  EXPECT_EQ(cfg.node_timeout, absl::Seconds(4));
+  EXPECT_EQ(cfg.node_timeout, absl::Seconds(3));
   EXPECT_EQ(cfg.join_backoff_max, absl::Seconds(5));
 }
 
