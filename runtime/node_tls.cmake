@@ -13,5 +13,6 @@ weft_library(weft_node_tls
     OpenSSL::SSL
     OpenSSL::Crypto
     absl::status
+    absl::statusor
     absl::strings
     absl::time)

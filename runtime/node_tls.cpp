@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include <absl/status/statusor.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_join.h>
 #include <absl/time/time.h>
@@ -30,6 +32,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "runtime/errc.hpp"
 #include "runtime/error_bridge.hpp"
@@ -314,6 +321,214 @@ void apply_node_tls(caf::actor_system_config& cfg,
 
 namespace {
 
+// -- the handshake probe -------------------------------------------------------
+//
+// CAF 0.17.6 cannot abandon a connection whose TLS handshake never finishes:
+// after our request timeout it stays in the multiplexer, spinning a core,
+// and the actor system's destructor waits for it until the peer closes
+// (measured; docs/deployment.md). So connect_node first checks, on a
+// connection of its own with a deadline, that the peer answers like a node
+// port: a TLS handshake with our certificate followed by the first bytes of
+// BASP (the server speaks first). Only then does it let CAF connect. This also gives precise errors (whose
+// certificate was refused and why). A peer that stalls between the probe
+// and CAF's connect still hits the CAF limitation; that window is short.
+
+/// Owns a socket descriptor.
+class unique_fd {
+public:
+  explicit unique_fd(int fd = -1) noexcept : fd_(fd) {
+  }
+  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {
+  }
+  unique_fd& operator=(unique_fd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  int get() const noexcept {
+    return fd_;
+  }
+
+private:
+  int fd_;
+};
+
+struct ssl_deleter {
+  void operator()(SSL* ptr) const noexcept {
+    SSL_free(ptr);
+  }
+};
+using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
+
+struct addrinfo_deleter {
+  void operator()(addrinfo* ptr) const noexcept {
+    freeaddrinfo(ptr);
+  }
+};
+
+using probe_clock = std::chrono::steady_clock;
+
+/// Waits until `fd` is ready for `events` or `deadline` passes; false on
+/// timeout or a poll error.
+bool wait_for(int fd, short events, probe_clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - probe_clock::now());
+    if (left.count() <= 0)
+      return false;
+    pollfd pfd{fd, events, 0};
+    auto res = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (res > 0)
+      return true;
+    if (res < 0 && errno != EINTR)
+      return false;
+  }
+}
+
+/// A non-blocking TCP connection to `host`:`port` (first address that
+/// connects before `deadline`). Name resolution itself is not bounded.
+absl::StatusOr<unique_fd> tcp_connect(const std::string& host, uint16_t port,
+                                      probe_clock::time_point deadline) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* raw = nullptr;
+  auto service = std::to_string(port);
+  if (auto rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &raw);
+      rc != 0)
+    return make_status(errc::unavailable,
+                       absl::StrCat("cannot resolve '", host, "': ",
+                                    ::gai_strerror(rc)));
+  std::unique_ptr<addrinfo, addrinfo_deleter> list{raw};
+  std::string last_error = "no address";
+  for (auto* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
+    unique_fd fd{::socket(ai->ai_family,
+                          ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                          ai->ai_protocol)};
+    if (fd.get() < 0) {
+      last_error = std::strerror(errno);
+      continue;
+    }
+    if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0)
+      return fd;
+    if (errno != EINPROGRESS) {
+      last_error = std::strerror(errno);
+      continue;
+    }
+    if (!wait_for(fd.get(), POLLOUT, deadline))
+      return make_status(errc::deadline_exceeded, "TCP connect timed out");
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) == 0
+        && err == 0)
+      return fd;
+    last_error = std::strerror(err != 0 ? err : errno);
+  }
+  return make_status(errc::unavailable, last_error);
+}
+
+/// A client context like libcaf_openssl's (session.cpp) from `cfg`.
+absl::StatusOr<ssl_ctx_ptr> probe_context(const caf::actor_system_config& cfg,
+                                          passphrase_source& source) {
+  ssl_ctx_ptr ctx{SSL_CTX_new(TLS_method())};
+  if (ctx == nullptr)
+    return make_status(errc::internal, "cannot create an OpenSSL context");
+  SSL_CTX_set_default_passwd_cb(ctx.get(), passphrase_callback);
+  SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &source);
+  auto* cafile = cfg.openssl_cafile.empty() ? nullptr
+                                            : cfg.openssl_cafile.c_str();
+  auto* capath = cfg.openssl_capath.empty() ? nullptr
+                                            : cfg.openssl_capath.c_str();
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(),
+                                         cfg.openssl_certificate.c_str())
+        != 1
+      || SSL_CTX_use_PrivateKey_file(ctx.get(), cfg.openssl_key.c_str(),
+                                     SSL_FILETYPE_PEM)
+           != 1
+      || ((cafile != nullptr || capath != nullptr)
+          && SSL_CTX_load_verify_locations(ctx.get(), cafile, capath) != 1))
+    return make_status(errc::failed_precondition,
+                       absl::StrCat("cannot load this node's TLS material: ",
+                                    openssl_errors()));
+  SSL_CTX_set_verify(ctx.get(),
+                     SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     nullptr);
+  if (SSL_CTX_set_cipher_list(ctx.get(), "HIGH:!aNULL:!MD5") != 1)
+    return make_status(errc::internal, "cannot set the cipher list");
+  return ctx;
+}
+
+/// Checks that the TLS node port `host`:`port` completes a mutually
+/// authenticated handshake and starts BASP before `deadline`.
+absl::Status probe_node_port(const caf::actor_system_config& cfg,
+                             const std::string& host, uint16_t port,
+                             probe_clock::time_point deadline) {
+  auto fd = tcp_connect(host, port, deadline);
+  if (!fd.ok())
+    return fd.status();
+  char byte = 0;
+  ERR_clear_error();
+  passphrase_source source{&cfg.openssl_passphrase};
+  auto ctx = probe_context(cfg, source);
+  if (!ctx.ok())
+    return ctx.status();
+  ssl_ptr ssl{SSL_new(ctx->get())};
+  if (ssl == nullptr || SSL_set_fd(ssl.get(), fd->get()) != 1)
+    return make_status(errc::internal, "cannot create an SSL session");
+  SSL_set_connect_state(ssl.get());
+  // The handshake, then the first byte of the server's BASP handshake: with
+  // TLS 1.3 the server judges our certificate after our SSL_connect returns,
+  // and its refusal arrives as an alert on this read.
+  bool connected = false;
+  for (;;) {
+    auto res = connected ? SSL_read(ssl.get(), &byte, 1)
+                         : SSL_connect(ssl.get());
+    if (res == 1 && !connected) {
+      connected = true;
+      continue;
+    }
+    if (res > 0)
+      return absl::OkStatus();
+    auto err = SSL_get_error(ssl.get(), res);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      if (!wait_for(fd->get(), err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                    deadline))
+        return make_status(
+          errc::deadline_exceeded,
+          connected ? "TLS handshake done, but the peer sent no BASP "
+                      "handshake (stalled?)"
+                    : "connected, but the peer did not complete a TLS "
+                      "handshake (is it a plain node port, or stalled?)");
+      continue;
+    }
+    auto verify = SSL_get_verify_result(ssl.get());
+    if (!connected && verify != X509_V_OK) {
+      ERR_clear_error();
+      return make_status(errc::permission_denied,
+                         absl::StrCat("the peer's certificate does not verify "
+                                      "against this node's CA: ",
+                                      X509_verify_cert_error_string(verify)));
+    }
+    auto reason = openssl_errors();
+    if (reason.empty())
+      reason = err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL
+                 ? "the peer closed the connection"
+                 : "TLS error";
+    return make_status(connected ? errc::permission_denied
+                                 : errc::unavailable,
+                       connected
+                         ? absl::StrCat("the peer refused this node's "
+                                        "certificate: ", reason)
+                         : absl::StrCat("TLS handshake failed (is it a plain "
+                                        "node port?): ", reason));
+  }
+}
+
 /// The middleman actor to publish or connect through, or an error when TLS
 /// is wanted but this system has no authenticating OpenSSL module.
 caf::expected<caf::io::middleman_actor> node_port_manager(caf::actor_system& sys,
@@ -374,6 +589,19 @@ caf::expected<caf::actor> connect_node(caf::actor_system& sys,
   if (!manager)
     return std::move(manager.error());
   auto peer = absl::StrCat(host, ":", port, tls ? " (TLS)" : "");
+  auto requested = absl::FormatDuration(absl::FromChrono(timeout));
+  auto deadline = probe_clock::now()
+                  + std::chrono::duration_cast<probe_clock::duration>(timeout);
+  // Plain BASP needs no probe: a stalled plain connection neither spins nor
+  // blocks shutdown (measured), and CAF's refusal of a TLS port is quick.
+  if (auto probed = tls ? probe_node_port(sys.config(), host, port, deadline)
+                        : absl::OkStatus();
+      !probed.ok())
+    return make_weft_error(code_of(probed),
+                           absl::StrCat("cannot connect to ", peer, ": ",
+                                        probed.message()));
+  timeout = std::chrono::duration_cast<caf::timespan>(
+    std::max(deadline - probe_clock::now(), probe_clock::duration{0}));
   // caf::io::remote_actor and caf::openssl::remote_actor send the same
   // request with an infinite timeout; this one is bounded.
   caf::expected<caf::actor> result{caf::error{}};
@@ -398,7 +626,7 @@ caf::expected<caf::actor> connect_node(caf::actor_system& sys,
           result = make_weft_error(
             errc::deadline_exceeded,
             absl::StrCat("no handshake with ", peer, " within ",
-                         absl::FormatDuration(absl::FromChrono(timeout)),
+                         requested,
                          " (is it a weft node port, with TLS ",
                          tls ? "on" : "off", " like this node?)"));
         else

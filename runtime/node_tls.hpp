@@ -80,14 +80,18 @@ caf::expected<uint16_t> publish_node_port(caf::actor_system& sys,
 
 /// Connects to the actor published on `host`:`port` (plain or TLS as
 /// `tls`, which must match the peer's port) and returns a handle to it.
-/// Waits at most `timeout`: CAF's own connect has no handshake timeout, and
-/// a peer that accepts TCP but never completes the TLS or BASP handshake (a
-/// plain node dialing a TLS port, a stalled process) would block the caller
-/// forever. On timeout the error is `deadline_exceeded`; CAF may still hold
-/// the half-open connection until the peer closes it. A refused certificate
-/// (either side) or a peer that is not a weft node yields an error as soon
-/// as the peer closes. Same preconditions as publish_node_port(). Blocking;
-/// call from a plain thread, never from inside an actor or broker.
+/// Waits at most `timeout` (name resolution aside): CAF's own connect has
+/// no handshake timeout, so a peer that accepts TCP but never answers (a
+/// stopped process) would block the caller forever. With `tls`, it first
+/// completes a TLS handshake and reads the start of BASP on a connection of
+/// its own, and lets CAF connect only if that worked: a TLS connection that
+/// CAF starts and the peer never finishes cannot be abandoned in CAF 0.17
+/// (it spins the I/O thread and delays shutdown until the peer closes it).
+/// Errors: `permission_denied` (the peer refused our certificate, or its
+/// certificate does not verify against our CA), `deadline_exceeded`,
+/// `unavailable` (refused, closed, not a node port of the same kind),
+/// `failed_precondition` (as for publish_node_port()). Blocking; call from
+/// a plain thread, never from inside an actor or broker.
 caf::expected<caf::actor> connect_node(caf::actor_system& sys,
                                        const std::string& host, uint16_t port,
                                        bool tls,
