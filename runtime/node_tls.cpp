@@ -59,7 +59,8 @@ struct x509_store_ctx_deleter {
     X509_STORE_CTX_free(ptr);
   }
 };
-using x509_store_ctx_ptr = std::unique_ptr<X509_STORE_CTX, x509_store_ctx_deleter>;
+using x509_store_ctx_ptr
+  = std::unique_ptr<X509_STORE_CTX, x509_store_ctx_deleter>;
 
 struct bio_deleter {
   void operator()(BIO* ptr) const noexcept {
@@ -75,7 +76,8 @@ struct file_deleter {
 };
 using file_ptr = std::unique_ptr<std::FILE, file_deleter>;
 
-// -- error text ----------------------------------------------------------------
+// -- error text
+// ----------------------------------------------------------------
 
 /// Drains this thread's OpenSSL error queue into one line ("" if empty).
 std::string openssl_errors() {
@@ -99,14 +101,16 @@ absl::Status invalid(absl::string_view what, const std::string& reason) {
 /// An ASN1_TIME as OpenSSL prints it, e.g. "Jan  2 00:00:00 2020 GMT".
 std::string time_text(const ASN1_TIME* time) {
   bio_ptr bio{BIO_new(BIO_s_mem())};
-  if (bio == nullptr || time == nullptr || ASN1_TIME_print(bio.get(), time) != 1)
+  if (bio == nullptr || time == nullptr
+      || ASN1_TIME_print(bio.get(), time) != 1)
     return "?";
   char* data = nullptr;
   auto len = BIO_get_mem_data(bio.get(), &data);
   return len > 0 ? std::string(data, static_cast<size_t>(len)) : "?";
 }
 
-// -- files ---------------------------------------------------------------------
+// -- files
+// ---------------------------------------------------------------------
 
 /// OK if `path` names a regular file this process can open for reading.
 absl::Status check_readable(absl::string_view option, const std::string& path) {
@@ -124,7 +128,8 @@ absl::Status check_readable(absl::string_view option, const std::string& path) {
   return absl::OkStatus();
 }
 
-// -- passphrase ------------------------------------------------------------------
+// -- passphrase
+// ------------------------------------------------------------------
 
 /// What the password callback was given and what happened in it.
 struct passphrase_source {
@@ -151,15 +156,15 @@ int passphrase_callback(char* buf, int size, int /*rwflag*/, void* user) {
   return static_cast<int>(passphrase.size());
 }
 
-// -- chain verification ----------------------------------------------------------
+// -- chain verification
+// ----------------------------------------------------------
 
 /// Verifies `leaf` (with the untrusted `chain`) against `store` for the TLS
 /// role `role` ("ssl_server" or "ssl_client"), as OpenSSL's handshake does.
 absl::Status verify_for(X509_STORE* store, X509* leaf, STACK_OF(X509) * chain,
                         const char* role, const node_tls_options& options) {
   x509_store_ctx_ptr ctx{X509_STORE_CTX_new()};
-  if (ctx == nullptr
-      || X509_STORE_CTX_init(ctx.get(), store, leaf, chain) != 1
+  if (ctx == nullptr || X509_STORE_CTX_init(ctx.get(), store, leaf, chain) != 1
       || X509_STORE_CTX_set_default(ctx.get(), role) != 1)
     return make_status(errc::internal,
                        absl::StrCat("cannot set up certificate verification: ",
@@ -182,10 +187,11 @@ absl::Status verify_for(X509_STORE* store, X509* leaf, STACK_OF(X509) * chain,
     case X509_V_ERR_CERT_NOT_YET_VALID:
       return make_status(
         errc::failed_precondition,
-        absl::StrCat(where, ": ", subject == leaf ? "" : "a CA in its chain ",
-                     "is valid only from ",
-                     time_text(subject ? X509_get0_notBefore(subject) : nullptr),
-                     " (", reason, ")"));
+        absl::StrCat(
+          where, ": ", subject == leaf ? "" : "a CA in its chain ",
+          "is valid only from ",
+          time_text(subject ? X509_get0_notBefore(subject) : nullptr), " (",
+          reason, ")"));
     case X509_V_ERR_INVALID_PURPOSE:
       return make_status(
         errc::failed_precondition,
@@ -193,12 +199,13 @@ absl::Status verify_for(X509_STORE* store, X509* leaf, STACK_OF(X509) * chain,
                      std::strcmp(role, "ssl_server") == 0 ? "server" : "client",
                      " use, and a node both accepts and connects: its "
                      "extendedKeyUsage must list serverAuth and clientAuth, "
-                     "its keyUsage digitalSignature (", reason, ")"));
+                     "its keyUsage digitalSignature (",
+                     reason, ")"));
     default:
-      return make_status(
-        errc::failed_precondition,
-        absl::StrCat(where, " does not verify against the CA file '",
-                     options.ca_file, "': ", reason));
+      return make_status(errc::failed_precondition,
+                         absl::StrCat(where,
+                                      " does not verify against the CA file '",
+                                      options.ca_file, "': ", reason));
   }
 }
 
@@ -222,15 +229,15 @@ absl::Status validate_node_tls(const node_tls_options& options) {
   if (options.ca_file.empty())
     missing.emplace_back("CA file (--node-tls-ca)");
   if (!missing.empty())
-    return make_status(errc::invalid_argument,
-                       absl::StrCat("node TLS needs a certificate, its private "
-                                    "key and the cluster CA together; missing: ",
-                                    absl::StrJoin(missing, ", ")));
+    return make_status(
+      errc::invalid_argument,
+      absl::StrCat("node TLS needs a certificate, its private "
+                   "key and the cluster CA together; missing: ",
+                   absl::StrJoin(missing, ", ")));
   // 2. Readable files, for a precise error before OpenSSL's.
-  for (auto [option, path] :
-       {std::pair{"certificate", &options.certificate},
-        std::pair{"private key", &options.key},
-        std::pair{"CA", &options.ca_file}})
+  for (auto [option, path] : {std::pair{"certificate", &options.certificate},
+                              std::pair{"private key", &options.key},
+                              std::pair{"CA", &options.ca_file}})
     if (auto status = check_readable(option, *path); !status.ok())
       return status;
   // 3. Load everything into a context, in the order libcaf_openssl does
@@ -238,9 +245,9 @@ absl::Status validate_node_tls(const node_tls_options& options) {
   ERR_clear_error();
   ssl_ctx_ptr ctx{SSL_CTX_new(TLS_method())};
   if (ctx == nullptr)
-    return make_status(errc::internal,
-                       absl::StrCat("cannot create an OpenSSL context: ",
-                                    openssl_errors()));
+    return make_status(
+      errc::internal,
+      absl::StrCat("cannot create an OpenSSL context: ", openssl_errors()));
   passphrase_source source{&options.passphrase};
   SSL_CTX_set_default_passwd_cb(ctx.get(), passphrase_callback);
   SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &source);
@@ -284,12 +291,12 @@ absl::Status validate_node_tls(const node_tls_options& options) {
                    openssl_errors());
   if (SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr)
       != 1)
-    return invalid(absl::StrCat("cannot load the CA file '", options.ca_file,
-                                "'"),
-                   openssl_errors());
+    return invalid(
+      absl::StrCat("cannot load the CA file '", options.ca_file, "'"),
+      openssl_errors());
   // 4. Our own certificate must verify against the CA, now, for both roles:
   //    the peers verify it the same way in every handshake.
-  auto* store = SSL_CTX_get_cert_store(ctx.get()); // owned by ctx
+  auto* store = SSL_CTX_get_cert_store(ctx.get());  // owned by ctx
   auto* leaf = SSL_CTX_get0_certificate(ctx.get()); // owned by ctx
   STACK_OF(X509)* chain = nullptr;                  // owned by ctx
   if (store == nullptr || leaf == nullptr
@@ -321,7 +328,8 @@ void apply_node_tls(caf::actor_system_config& cfg,
 
 namespace {
 
-// -- the handshake probe -------------------------------------------------------
+// -- the handshake probe
+// -------------------------------------------------------
 //
 // CAF 0.17.6 cannot abandon a connection whose TLS handshake never finishes:
 // after our request timeout it stays in the multiplexer, spinning a core,
@@ -329,17 +337,16 @@ namespace {
 // (measured; docs/deployment.md). So connect_node first checks, on a
 // connection of its own with a deadline, that the peer answers like a node
 // port: a TLS handshake with our certificate followed by the first bytes of
-// BASP (the server speaks first). Only then does it let CAF connect. This also gives precise errors (whose
-// certificate was refused and why). A peer that stalls between the probe
-// and CAF's connect still hits the CAF limitation; that window is short.
+// BASP (the server speaks first). Only then does it let CAF connect. This also
+// gives precise errors (whose certificate was refused and why). A peer that
+// stalls between the probe and CAF's connect still hits the CAF limitation;
+// that window is short.
 
 /// Owns a socket descriptor.
 class unique_fd {
 public:
-  explicit unique_fd(int fd = -1) noexcept : fd_(fd) {
-  }
-  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {
-  }
+  explicit unique_fd(int fd = -1) noexcept : fd_(fd) {}
+  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   unique_fd& operator=(unique_fd&& other) noexcept {
     std::swap(fd_, other.fd_);
     return *this;
@@ -401,9 +408,9 @@ absl::StatusOr<unique_fd> tcp_connect(const std::string& host, uint16_t port,
   auto service = std::to_string(port);
   if (auto rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &raw);
       rc != 0)
-    return make_status(errc::unavailable,
-                       absl::StrCat("cannot resolve '", host, "': ",
-                                    ::gai_strerror(rc)));
+    return make_status(
+      errc::unavailable,
+      absl::StrCat("cannot resolve '", host, "': ", ::gai_strerror(rc)));
   std::unique_ptr<addrinfo, addrinfo_deleter> list{raw};
   std::string last_error = "no address";
   for (auto* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
@@ -440,10 +447,10 @@ absl::StatusOr<ssl_ctx_ptr> probe_context(const caf::actor_system_config& cfg,
     return make_status(errc::internal, "cannot create an OpenSSL context");
   SSL_CTX_set_default_passwd_cb(ctx.get(), passphrase_callback);
   SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &source);
-  auto* cafile = cfg.openssl_cafile.empty() ? nullptr
-                                            : cfg.openssl_cafile.c_str();
-  auto* capath = cfg.openssl_capath.empty() ? nullptr
-                                            : cfg.openssl_capath.c_str();
+  auto* cafile
+    = cfg.openssl_cafile.empty() ? nullptr : cfg.openssl_cafile.c_str();
+  auto* capath
+    = cfg.openssl_capath.empty() ? nullptr : cfg.openssl_capath.c_str();
   if (SSL_CTX_use_certificate_chain_file(ctx.get(),
                                          cfg.openssl_certificate.c_str())
         != 1
@@ -452,12 +459,11 @@ absl::StatusOr<ssl_ctx_ptr> probe_context(const caf::actor_system_config& cfg,
            != 1
       || ((cafile != nullptr || capath != nullptr)
           && SSL_CTX_load_verify_locations(ctx.get(), cafile, capath) != 1))
-    return make_status(errc::failed_precondition,
-                       absl::StrCat("cannot load this node's TLS material: ",
-                                    openssl_errors()));
-  SSL_CTX_set_verify(ctx.get(),
-                     SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                     nullptr);
+    return make_status(
+      errc::failed_precondition,
+      absl::StrCat("cannot load this node's TLS material: ", openssl_errors()));
+  SSL_CTX_set_verify(
+    ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   if (SSL_CTX_set_cipher_list(ctx.get(), "HIGH:!aNULL:!MD5") != 1)
     return make_status(errc::internal, "cannot set the cipher list");
   return ctx;
@@ -486,8 +492,8 @@ absl::Status probe_node_port(const caf::actor_system_config& cfg,
   // and its refusal arrives as an alert on this read.
   bool connected = false;
   for (;;) {
-    auto res = connected ? SSL_read(ssl.get(), &byte, 1)
-                         : SSL_connect(ssl.get());
+    auto res
+      = connected ? SSL_read(ssl.get(), &byte, 1) : SSL_connect(ssl.get());
     if (res == 1 && !connected) {
       connected = true;
       continue;
@@ -519,20 +525,21 @@ absl::Status probe_node_port(const caf::actor_system_config& cfg,
       reason = err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL
                  ? "the peer closed the connection"
                  : "TLS error";
-    return make_status(connected ? errc::permission_denied
-                                 : errc::unavailable,
+    return make_status(connected ? errc::permission_denied : errc::unavailable,
                        connected
                          ? absl::StrCat("the peer refused this node's "
-                                        "certificate: ", reason)
+                                        "certificate: ",
+                                        reason)
                          : absl::StrCat("TLS handshake failed (is it a plain "
-                                        "node port?): ", reason));
+                                        "node port?): ",
+                                        reason));
   }
 }
 
 /// The middleman actor to publish or connect through, or an error when TLS
 /// is wanted but this system has no authenticating OpenSSL module.
-caf::expected<caf::io::middleman_actor> node_port_manager(caf::actor_system& sys,
-                                                          bool tls) {
+caf::expected<caf::io::middleman_actor>
+node_port_manager(caf::actor_system& sys, bool tls) {
   if (!sys.has_middleman())
     return make_weft_error(errc::failed_precondition,
                            "the actor system has no middleman "
@@ -597,9 +604,9 @@ caf::expected<caf::actor> connect_node(caf::actor_system& sys,
   if (auto probed = tls ? probe_node_port(sys.config(), host, port, deadline)
                         : absl::OkStatus();
       !probed.ok())
-    return make_weft_error(code_of(probed),
-                           absl::StrCat("cannot connect to ", peer, ": ",
-                                        probed.message()));
+    return make_weft_error(
+      code_of(probed),
+      absl::StrCat("cannot connect to ", peer, ": ", probed.message()));
   timeout = std::chrono::duration_cast<caf::timespan>(
     std::max(deadline - probe_clock::now(), probe_clock::duration{0}));
   // caf::io::remote_actor and caf::openssl::remote_actor send the same
@@ -625,14 +632,13 @@ caf::expected<caf::actor> connect_node(caf::actor_system& sys,
         if (err == caf::sec::request_timeout)
           result = make_weft_error(
             errc::deadline_exceeded,
-            absl::StrCat("no handshake with ", peer, " within ",
-                         requested,
+            absl::StrCat("no handshake with ", peer, " within ", requested,
                          " (is it a weft node port, with TLS ",
                          tls ? "on" : "off", " like this node?)"));
         else
-          result = make_weft_error(errc::unavailable,
-                                   absl::StrCat("cannot connect to ", peer,
-                                                ": ", sys.render(err)));
+          result = make_weft_error(
+            errc::unavailable,
+            absl::StrCat("cannot connect to ", peer, ": ", sys.render(err)));
       });
   return result;
 }

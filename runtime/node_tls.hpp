@@ -12,6 +12,7 @@
 // then apply_node_tls(). See docs/deployment.md, "Node port TLS", for what is
 // and is not protected.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -92,10 +93,8 @@ caf::expected<uint16_t> publish_node_port(caf::actor_system& sys,
 /// `unavailable` (refused, closed, not a node port of the same kind),
 /// `failed_precondition` (as for publish_node_port()). Blocking; call from
 /// a plain thread, never from inside an actor or broker.
-caf::expected<caf::actor> connect_node(caf::actor_system& sys,
-                                       const std::string& host, uint16_t port,
-                                       bool tls,
-                                       caf::timespan timeout
-                                       = std::chrono::seconds(10));
+caf::expected<caf::actor>
+connect_node(caf::actor_system& sys, const std::string& host, uint16_t port,
+             bool tls, caf::timespan timeout = std::chrono::seconds(10));
 
 } // namespace weft

@@ -52,15 +52,17 @@ struct test_node {
 
 /// Replies "pong <text>" to a string.
 caf::behavior echo() {
-  return {[](const std::string& text) { return "pong " + text; }};
+  return {[](const std::string& text) {
+    return "pong " + text;
+  }};
 }
 
 /// A node publishing an echo actor on 127.0.0.1, port 0.
 struct echo_server {
   echo_server(const std::optional<node_tls_options>& tls)
     : node(tls), actor(node.sys->spawn(echo)) {
-    auto bound = publish_node_port(*node.sys, actor, 0, "127.0.0.1",
-                                   tls.has_value());
+    auto bound
+      = publish_node_port(*node.sys, actor, 0, "127.0.0.1", tls.has_value());
     EXPECT_TRUE(bound) << node.sys->render(bound.error());
     port = bound ? *bound : 0;
   }
@@ -156,8 +158,8 @@ TEST_F(NodeTlsLoopbackTest, NodesWithCertificatesFromTheCaTalk) {
   echo_server gateway{certs().node("gateway")};
   ASSERT_NE(gateway.port, 0);
   test_node worker{certs().node("worker")};
-  auto remote = connect_node(*worker.sys, "127.0.0.1", gateway.port, true,
-                             connect_bound);
+  auto remote
+    = connect_node(*worker.sys, "127.0.0.1", gateway.port, true, connect_bound);
   ASSERT_TRUE(remote) << worker.sys->render(remote.error());
   EXPECT_EQ(ping(*worker.sys, *remote), "pong ping");
 }
@@ -185,8 +187,8 @@ TEST_F(NodeTlsLoopbackTest, RefusesNodeWithCertificateFromAnotherCa) {
     << intruder.sys->render(remote.error());
   // The gateway survived the refused handshake and still serves its nodes.
   test_node worker{certs().node("worker")};
-  auto good = connect_node(*worker.sys, "127.0.0.1", gateway.port, true,
-                           connect_bound);
+  auto good
+    = connect_node(*worker.sys, "127.0.0.1", gateway.port, true, connect_bound);
   ASSERT_TRUE(good) << worker.sys->render(good.error());
   EXPECT_EQ(ping(*worker.sys, *good), "pong ping");
 }
@@ -209,8 +211,7 @@ TEST_F(NodeTlsLoopbackTest, RefusesNodeWithoutTlsOnTlsPort) {
   ASSERT_NE(gateway.port, 0);
   test_node plain{std::nullopt};
   auto started = std::chrono::steady_clock::now();
-  auto remote = connect_node(*plain.sys, "127.0.0.1", gateway.port, false,
-                             1s);
+  auto remote = connect_node(*plain.sys, "127.0.0.1", gateway.port, false, 1s);
   ASSERT_FALSE(remote);
   EXPECT_LT(std::chrono::steady_clock::now() - started, connect_bound);
   EXPECT_NE(plain.sys->render(remote.error()), "");
@@ -221,8 +222,8 @@ TEST_F(NodeTlsLoopbackTest, TlsNodeRefusesPlainPort) {
   ASSERT_NE(gateway.port, 0);
   test_node worker{certs().node("worker")};
   auto started = std::chrono::steady_clock::now();
-  auto remote = connect_node(*worker.sys, "127.0.0.1", gateway.port, true,
-                             connect_bound);
+  auto remote
+    = connect_node(*worker.sys, "127.0.0.1", gateway.port, true, connect_bound);
   ASSERT_FALSE(remote);
   EXPECT_LT(std::chrono::steady_clock::now() - started, connect_bound);
 }
@@ -237,8 +238,8 @@ TEST_F(NodeTlsLoopbackTest, ConnectGivesUpOnSilentPeerAtItsTimeout) {
   ASSERT_NE(silent.port(), 0);
   test_node worker{certs().node("worker")};
   auto started = std::chrono::steady_clock::now();
-  auto remote = connect_node(*worker.sys, "127.0.0.1", silent.port(), true,
-                             500ms);
+  auto remote
+    = connect_node(*worker.sys, "127.0.0.1", silent.port(), true, 500ms);
   auto waited = std::chrono::steady_clock::now() - started;
   ASSERT_FALSE(remote);
   EXPECT_EQ(code_of(remote.error()), errc::deadline_exceeded)
@@ -252,8 +253,8 @@ TEST_F(NodeTlsLoopbackTest, PlainConnectGivesUpOnSilentPeerAtItsTimeout) {
   ASSERT_NE(silent.port(), 0);
   test_node worker{std::nullopt};
   auto started = std::chrono::steady_clock::now();
-  auto remote = connect_node(*worker.sys, "127.0.0.1", silent.port(), false,
-                             500ms);
+  auto remote
+    = connect_node(*worker.sys, "127.0.0.1", silent.port(), false, 500ms);
   auto waited = std::chrono::steady_clock::now() - started;
   ASSERT_FALSE(remote);
   EXPECT_EQ(code_of(remote.error()), errc::deadline_exceeded)

@@ -11,7 +11,8 @@
 #include "runtime/node_tls.hpp"
 
 #ifndef WEFT_MAKE_TEST_CERTS
-#  error "WEFT_MAKE_TEST_CERTS must name tests/integration/cluster/make_test_certs.sh"
+#error                                                                         \
+  "WEFT_MAKE_TEST_CERTS must name tests/integration/cluster/make_test_certs.sh"
 #endif
 
 namespace weft::testing {
@@ -68,18 +69,28 @@ public:
   /// Signs a certificate NAME.pem (key NAME.key, unencrypted) with ca.pem
   /// whose X.509v3 extensions are `extensions` (openssl -extfile syntax).
   /// Returns false if openssl failed.
-  bool sign_extra(const std::string& name, const std::string& extensions) const {
+  bool sign_extra(const std::string& name,
+                  const std::string& extensions) const {
     auto ext = path(name + ".ext");
-    std::string command =
-      "set -e; cd '" + (dir_ / "c").string() + "'; umask 077; "
-      "printf '%s\\n' '" + extensions + "' > '" + ext + "'; "
-      "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
-      "-out " + name + ".key 2>/dev/null; "
-      "openssl req -new -key " + name + ".key -subj '/O=weft test/CN=" + name
-      + "' -out " + name + ".csr; "
-      "openssl x509 -req -in " + name + ".csr -CA ca.pem -CAkey ca.key "
-      "-CAcreateserial -CAserial " + name + ".srl -sha256 -days 2 -extfile '"
-      + ext + "' -out " + name + ".pem 2>/dev/null";
+    std::string command
+      = "set -e; cd '" + (dir_ / "c").string()
+        + "'; umask 077; "
+          "printf '%s\\n' '"
+        + extensions + "' > '" + ext
+        + "'; "
+          "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+          "-out "
+        + name
+        + ".key 2>/dev/null; "
+          "openssl req -new -key "
+        + name + ".key -subj '/O=weft test/CN=" + name + "' -out " + name
+        + ".csr; "
+          "openssl x509 -req -in "
+        + name
+        + ".csr -CA ca.pem -CAkey ca.key "
+          "-CAcreateserial -CAserial "
+        + name + ".srl -sha256 -days 2 -extfile '" + ext + "' -out " + name
+        + ".pem 2>/dev/null";
     command += " </dev/null >/dev/null";
     return std::system(command.c_str()) == 0;
   }

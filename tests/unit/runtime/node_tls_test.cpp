@@ -69,8 +69,8 @@ TEST_F(NodeTlsValidationTest, RejectsCertificateAloneNamingWhatIsMissing) {
   options.certificate = plain_certs().path("gateway.pem");
   auto status = validate_node_tls(options);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(text(status), AllOf(HasSubstr("--node-tls-key"),
-                                      HasSubstr("--node-tls-ca")));
+  EXPECT_THAT(text(status),
+              AllOf(HasSubstr("--node-tls-key"), HasSubstr("--node-tls-ca")));
   EXPECT_THAT(text(status), ::testing::Not(HasSubstr("--node-tls-cert")));
 }
 
@@ -80,9 +80,9 @@ TEST_F(NodeTlsValidationTest, RejectsPassphraseAlone) {
   EXPECT_TRUE(options.enabled());
   auto status = validate_node_tls(options);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(text(status), AllOf(HasSubstr("--node-tls-cert"),
-                                      HasSubstr("--node-tls-key"),
-                                      HasSubstr("--node-tls-ca")));
+  EXPECT_THAT(text(status),
+              AllOf(HasSubstr("--node-tls-cert"), HasSubstr("--node-tls-key"),
+                    HasSubstr("--node-tls-ca")));
 }
 
 TEST_F(NodeTlsValidationTest, RejectsMissingKeyFile) {
@@ -90,8 +90,8 @@ TEST_F(NodeTlsValidationTest, RejectsMissingKeyFile) {
   options.key = plain_certs().path("nonexistent.key");
   auto status = validate_node_tls(options);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(text(status), AllOf(HasSubstr("nonexistent.key"),
-                                      HasSubstr("No such file")));
+  EXPECT_THAT(text(status),
+              AllOf(HasSubstr("nonexistent.key"), HasSubstr("No such file")));
 }
 
 TEST_F(NodeTlsValidationTest, RejectsKeyOfAnotherCertificate) {
@@ -99,9 +99,9 @@ TEST_F(NodeTlsValidationTest, RejectsKeyOfAnotherCertificate) {
   options.key = plain_certs().path("worker.key");
   auto status = validate_node_tls(options);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(text(status), AllOf(HasSubstr("does not match"),
-                                      HasSubstr("worker.key"),
-                                      HasSubstr("gateway.pem")));
+  EXPECT_THAT(text(status),
+              AllOf(HasSubstr("does not match"), HasSubstr("worker.key"),
+                    HasSubstr("gateway.pem")));
 }
 
 TEST_F(NodeTlsValidationTest, RejectsWrongPassphrase) {
@@ -110,11 +110,12 @@ TEST_F(NodeTlsValidationTest, RejectsWrongPassphrase) {
   options.passphrase = "wrong horse";
   auto status = validate_node_tls(options);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(text(status), AllOf(HasSubstr("cannot decrypt"),
-                                      HasSubstr("worker.key")));
+  EXPECT_THAT(text(status),
+              AllOf(HasSubstr("cannot decrypt"), HasSubstr("worker.key")));
 }
 
-TEST_F(NodeTlsValidationTest, RejectsEncryptedKeyWithoutPassphraseWithoutPrompting) {
+TEST_F(NodeTlsValidationTest,
+       RejectsEncryptedKeyWithoutPassphraseWithoutPrompting) {
   ASSERT_TRUE(encrypted_certs().ok());
   auto options = encrypted_certs().node("worker");
   options.passphrase.clear();
@@ -139,18 +140,17 @@ TEST_F(NodeTlsValidationTest, RejectsEncryptedKeyWithoutPassphraseWithoutPrompti
     << "validate_node_tls waited for a passphrase prompt";
   auto status = future.get();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(text(status), AllOf(HasSubstr("encrypted"),
-                                      HasSubstr("no passphrase"),
-                                      HasSubstr("worker.key")));
+  EXPECT_THAT(text(status),
+              AllOf(HasSubstr("encrypted"), HasSubstr("no passphrase"),
+                    HasSubstr("worker.key")));
 }
 
 TEST_F(NodeTlsValidationTest, RejectsCertificateFromAnotherCa) {
   auto options = plain_certs().node("rogue");
   auto status = validate_node_tls(options);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(text(status), AllOf(HasSubstr("rogue.pem"),
-                                      HasSubstr("ca.pem"),
-                                      HasSubstr("unable to get local issuer")));
+  EXPECT_THAT(text(status), AllOf(HasSubstr("rogue.pem"), HasSubstr("ca.pem"),
+                                  HasSubstr("unable to get local issuer")));
 }
 
 TEST_F(NodeTlsValidationTest, RejectsSelfSignedCertificate) {
@@ -163,8 +163,7 @@ TEST_F(NodeTlsValidationTest, RejectsExpiredCertificate) {
   auto status = validate_node_tls(plain_certs().node("expired"));
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(text(status), AllOf(HasSubstr("expired.pem"),
-                                      HasSubstr("expired on"),
-                                      HasSubstr("2020")));
+                                  HasSubstr("expired on"), HasSubstr("2020")));
 }
 
 TEST_F(NodeTlsValidationTest, RejectsCertificateForServerUseOnly) {
@@ -174,8 +173,8 @@ TEST_F(NodeTlsValidationTest, RejectsCertificateForServerUseOnly) {
                                        "extendedKeyUsage=serverAuth"));
   auto status = validate_node_tls(plain_certs().node("server-only"));
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(text(status), AllOf(HasSubstr("server-only.pem"),
-                                      HasSubstr("TLS client use")));
+  EXPECT_THAT(text(status),
+              AllOf(HasSubstr("server-only.pem"), HasSubstr("TLS client use")));
 }
 
 TEST_F(NodeTlsValidationTest, RejectsCertificateForClientUseOnly) {
@@ -202,8 +201,7 @@ TEST_F(NodeTlsValidationTest, RejectsCaFileWithoutCertificates) {
   options.ca_file = plain_certs().path("ca.key");
   auto status = validate_node_tls(options);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(text(status), AllOf(HasSubstr("CA file"),
-                                      HasSubstr("ca.key")));
+  EXPECT_THAT(text(status), AllOf(HasSubstr("CA file"), HasSubstr("ca.key")));
 }
 
 TEST_F(NodeTlsValidationTest, RejectsDirectoryAsCertificate) {
