@@ -384,7 +384,8 @@ using probe_clock = std::chrono::steady_clock;
 /// timeout or a poll error.
 bool wait_for(int fd, short events, probe_clock::time_point deadline) {
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+    // Rounded up: poll's milliseconds must not end the wait early.
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(
       deadline - probe_clock::now());
     if (left.count() <= 0)
       return false;
@@ -469,6 +470,26 @@ absl::StatusOr<ssl_ctx_ptr> probe_context(const caf::actor_system_config& cfg,
   return ctx;
 }
 
+/// True if `code` (from the error queue) reports a TLS alert by which the
+/// peer rejected our certificate.
+bool certificate_alert(unsigned long code) {
+  if (ERR_GET_LIB(code) != ERR_LIB_SSL)
+    return false;
+  switch (ERR_GET_REASON(code)) {
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 /// Checks that the TLS node port `host`:`port` completes a mutually
 /// authenticated handshake and starts BASP before `deadline`.
 absl::Status probe_node_port(const caf::actor_system_config& cfg,
@@ -520,19 +541,23 @@ absl::Status probe_node_port(const caf::actor_system_config& cfg,
                                       "against this node's CA: ",
                                       X509_verify_cert_error_string(verify)));
     }
+    // An alert about our certificate means the peer refused it: after
+    // SSL_connect with TLS 1.3, during it with TLS 1.2.
+    auto refused = connected || certificate_alert(ERR_peek_error());
     auto reason = openssl_errors();
     if (reason.empty())
       reason = err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL
                  ? "the peer closed the connection"
                  : "TLS error";
-    return make_status(connected ? errc::permission_denied : errc::unavailable,
-                       connected
-                         ? absl::StrCat("the peer refused this node's "
-                                        "certificate: ",
-                                        reason)
-                         : absl::StrCat("TLS handshake failed (is it a plain "
-                                        "node port?): ",
-                                        reason));
+    if (refused)
+      return make_status(errc::permission_denied,
+                         absl::StrCat("the peer refused this node's "
+                                      "certificate: ",
+                                      reason));
+    return make_status(errc::unavailable,
+                       absl::StrCat("TLS handshake failed (is it a plain "
+                                    "node port?): ",
+                                    reason));
   }
 }
 

@@ -23,3 +23,16 @@ foreach(target weft_unit_node_tls weft_integration_node_tls)
       WEFT_MAKE_TEST_CERTS="${weft_make_test_certs}")
   endif()
 endforeach()
+
+# The same loopback cases with TLS capped at 1.2 (the default is 1.3): with
+# 1.2 a refused client certificate surfaces inside the handshake, with 1.3
+# after it.
+if(TARGET weft_integration_node_tls)
+  add_test(NAME NodeTlsLoopbackTest.AllCasesOnTls12
+    COMMAND weft_integration_node_tls)
+  set_tests_properties(NodeTlsLoopbackTest.AllCasesOnTls12 PROPERTIES
+    LABELS "integration;cluster" TIMEOUT 60
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+    ENVIRONMENT
+      "OPENSSL_CONF=${CMAKE_CURRENT_LIST_DIR}/integration/cluster/tls12.cnf")
+endif()
