@@ -58,9 +58,10 @@ cpu_ticks() {
   echo "$total"
 }
 
-# busy_ticks: clock ticks the machine spent on processes of normal priority
-# (user + system + interrupts; niced builds are not counted).
-busy_ticks() { awk '/^cpu / { print $2 + $4 + $7 + $8; exit }' /proc/stat; }
+# busy_ticks: clock ticks the machine spent running anything (user, nice,
+# system, interrupts). Niced jobs count: with autogroup scheduling (on
+# here) a niced build in another session gets its fair share beside us.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 
 # per_second TICKS_BEFORE TICKS_AFTER SECONDS: CPU-seconds per second.
 per_second() {
@@ -87,8 +88,8 @@ mpx_task() {
 # and where the machine's CPU went meanwhile, in CPU-seconds per second of
 # the run: $gw_cores (the gateway or the standalone node), $mpx_cores (the
 # gateway's multiplexer thread, part of gw), $worker_cores (all workers),
-# $load_cores (the load generator) and $other_cores (everything else of
-# normal priority: other people's jobs). Sets $out.
+# $load_cores (the load generator) and $other_cores (everything else:
+# other people's jobs, niced or not). Sets $out.
 measured() {
   local g0 x0 w0 m0 t0 t1 secs
   g0=$(cpu_ticks "${gw_pids[@]}"); w0=$(cpu_ticks "${worker_pids[@]}")
@@ -256,7 +257,7 @@ echo "# ratio: req/s over the mean of the two standalone rows; per CPU: req/s pe
 echo "# of weft (gw + wrk) over the standalone node's. CPU-seconds per second of the row used"
 echo "# by gw: the gateway (or the standalone node), mpx: the gateway's middleman multiplexer"
 echo "# thread (part of gw), wrk: all workers, load: the load generator, other: the rest of"
-echo "# the machine (other jobs; niced ones not counted). x/req: CPU us per request."
+echo "# the machine (other jobs, niced or not). x/req: CPU us per request."
 print_work_rows
 
 echo
