@@ -49,6 +49,9 @@ struct node::system_holder {
       caf_config.set("middleman.connection-timeout",
                      caf::timespan{
                        absl::ToChronoNanoseconds(cfg.node_timeout)});
+      // Validated by node::start before this runs.
+      if (cfg.node_tls.enabled())
+        apply_node_tls(caf_config, cfg.node_tls);
     }
     system = std::make_unique<caf::actor_system>(caf_config);
   }
@@ -117,6 +120,14 @@ absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
                          absl::StrCat("cannot set SCHED_BATCH: ",
                                       std::strerror(errno)));
   }
+  // libcaf_openssl loads these files again for every connection, on its
+  // I/O thread, and ends the process if that fails: check them now.
+  if (auto st = validate_node_tls(result->config_.node_tls); !st.ok())
+    return st;
+  if (result->config_.node_tls.enabled() && !result->config_.clustered())
+    log.warn("node.tls_unused",
+             {{"reason", "node TLS is set but neither --node-listen nor "
+                         "--join"}});
   result->system_ = std::make_unique<system_holder>(result->config_);
   result->root_ = spawn_node_actor(*result->system_->system, log);
   if (!result->root_)
@@ -343,8 +354,8 @@ absl::Status node::listen_cluster() {
     auto hub = cluster::spawn_cluster_hub(system(), std::move(opts));
     add_drain_participant(hub);
     // The address is passed on: publish binds every interface without one.
-    auto port = system().middleman().publish(hub, at->port, at->host.c_str(),
-                                             true);
+    auto port = publish_node_port(system(), hub, at->port, at->host,
+                                  config_.node_tls.enabled());
     if (!port)
       return make_status(errc::io_error,
                          absl::StrCat("cannot listen for nodes on ",
@@ -376,6 +387,7 @@ absl::Status node::listen_cluster() {
       jopts.endpoint = endpoint_;
       jopts.router = router_;
       jopts.backoff_max = config_.join_backoff_max;
+      jopts.tls = config_.node_tls.enabled();
       jopts.log = log_;
       own(cluster::spawn_cluster_joiner(system(), std::move(jopts)));
     }

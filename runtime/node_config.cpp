@@ -441,6 +441,38 @@ std::vector<config_option> node_options() {
   options.push_back(duration_option(
     "join-backoff-max", "longest pause between attempts to join a gateway",
     &node_config::join_backoff_max));
+  // Paths are checked when the node starts (validate_node_tls): a bad file
+  // must stop the node then, not a CAF I/O thread later.
+  auto tls_option = [](std::string name, std::string value_name,
+                       std::string help, std::string node_tls_options::*field) {
+    return config_option{
+      std::move(name), std::move(value_name), std::move(help),
+      [field](const node_config& cfg) { return cfg.node_tls.*field; },
+      [field](node_config& cfg, absl::string_view value) {
+        cfg.node_tls.*field = std::string{value};
+        return absl::OkStatus();
+      },
+    };
+  };
+  options.push_back(tls_option(
+    "node-tls-cert", "FILE",
+    "node port TLS: this node's certificate (PEM, for client and server use)",
+    &node_tls_options::certificate));
+  options.push_back(tls_option("node-tls-key", "FILE",
+                               "node port TLS: the certificate's private key",
+                               &node_tls_options::key));
+  auto passphrase = tls_option("node-tls-key-passphrase", "TEXT",
+                               "node port TLS: passphrase of an encrypted key",
+                               &node_tls_options::passphrase);
+  // Never rendered: option values may end up in help text or logs.
+  passphrase.get = [](const node_config& cfg) {
+    return std::string{cfg.node_tls.passphrase.empty() ? "" : "(set)"};
+  };
+  options.push_back(std::move(passphrase));
+  options.push_back(tls_option(
+    "node-tls-ca", "FILE",
+    "node port TLS: the cluster CA peers' certificates must chain to",
+    &node_tls_options::ca_file));
   return options;
 }
 

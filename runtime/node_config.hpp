@@ -11,6 +11,7 @@
 #include <absl/time/time.h>
 
 #include "runtime/logger.hpp"
+#include "runtime/node_tls.hpp"
 #include "runtime/protocol/protocol_settings.hpp"
 
 namespace weft {
@@ -100,6 +101,9 @@ struct node_config {
   absl::Duration node_timeout = absl::Seconds(3);
   /// Joins retry with jittered exponential backoff from 100 ms up to this.
   absl::Duration join_backoff_max = absl::Seconds(5);
+  /// Mutual TLS on the node port and on joins (all of certificate, key and
+  /// CA, or none): docs/deployment.md, "Node port TLS".
+  node_tls_options node_tls;
 
   /// The node hosts application routes (role worker or both).
   bool hosts_routes() const {

@@ -74,7 +74,13 @@ int run_node(int argc, char** argv, const node_setup& setup,
   auto started = node::start(cfg, log);
   if (!started.ok()) {
     log.error("node.start_failed", {{"error", started.status()}});
-    return 1;
+    // A configuration the node cannot use (e.g. node TLS files) is a usage
+    // error like a bad flag.
+    auto code = started.status().code();
+    return code == absl::StatusCode::kInvalidArgument
+               || code == absl::StatusCode::kFailedPrecondition
+             ? 2
+             : 1;
   }
   auto& n = **started;
   if (auto st = setup ? setup(n) : absl::OkStatus(); !st.ok()) {

@@ -10,6 +10,7 @@
 #include <absl/strings/str_cat.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/node_id.hpp>
@@ -166,7 +167,10 @@ void attempt(joiner_self self) {
   if (st.attempting || st.hub)
     return;
   st.attempting = true;
-  auto mm = self->system().middleman().actor_handle();
+  // The OpenSSL module's middleman actor speaks the same protocol; its
+  // connections present our certificate and verify the gateway's.
+  auto mm = st.opts.tls ? self->system().openssl_manager().actor_handle()
+                        : self->system().middleman().actor_handle();
   self
     ->request(mm, connect_timeout, caf::connect_atom_v, st.opts.host,
               st.opts.port)

@@ -24,6 +24,9 @@ struct cluster_joiner_options {
   /// Retries wait 100 ms, 200 ms, ... up to this, each jittered to
   /// between half and all of it.
   absl::Duration backoff_max = absl::Seconds(5);
+  /// Join through CAF's OpenSSL module (the node's config went through
+  /// apply_node_tls) instead of plain BASP.
+  bool tls = false;
   logger log;
 };
 
