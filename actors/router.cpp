@@ -560,14 +560,41 @@ std::string conflict_of(router_self self, const std::string& key,
       return "a different dispatch policy or key";
     return {};
   };
+  auto http_differs = [&](const route_spec& spec) -> std::string {
+    if (spec.http_method != r.http_method || spec.http_path != r.http_path)
+      return absl::StrCat("HTTP '", spec.http_method, " ", spec.http_path,
+                          "' against '", r.http_method, " ", r.http_path,
+                          "'");
+    return {};
+  };
   if (absl::StartsWith(r.name, "weft.") || r.name == routes_route)
     return "built-in route names are reserved";
+  // One route per HTTP method and path across the cluster, as on one node.
+  if (!r.http_path.empty()) {
+    auto same_http = [&](const route_spec& spec, const std::string& name) {
+      return name != r.name && spec.http_method == r.http_method
+             && spec.http_path == r.http_path;
+    };
+    for (const auto& [name, served] : st.routes)
+      if (same_http(*served.spec, name))
+        return absl::StrCat("HTTP ", r.http_method, " ", r.http_path,
+                            " is served here by route '", name, "'");
+    for (const auto& [other, node] : st.nodes)
+      if (other != key)
+        for (const auto& [name, spec] : node.specs)
+          if (same_http(*spec, name))
+            return absl::StrCat("HTTP ", r.http_method, " ", r.http_path,
+                                " is served by node ", other, " as route '",
+                                name, "'");
+  }
   if (auto i = st.routes.find(r.name); i != st.routes.end()) {
     const auto& spec = *i->second.spec;
     if (auto why = differs(spec.request_type, spec.reply_type,
                            schema_digest(spec), spec.options.dispatch,
                            spec.options.key);
         !why.empty())
+      return absl::StrCat("route '", r.name, "' is served here with ", why);
+    if (auto why = http_differs(spec); !why.empty())
       return absl::StrCat("route '", r.name, "' is served here with ", why);
   }
   for (const auto& [other, node] : st.nodes) {
@@ -581,6 +608,9 @@ std::string conflict_of(router_self self, const std::string& key,
                            node.digests.at(r.name), spec.options.dispatch,
                            spec.options.key);
         !why.empty())
+      return absl::StrCat("route '", r.name, "' is served by node ", other,
+                          " with ", why);
+    if (auto why = http_differs(spec); !why.empty())
       return absl::StrCat("route '", r.name, "' is served by node ", other,
                           " with ", why);
   }

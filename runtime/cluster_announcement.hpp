@@ -25,12 +25,18 @@ struct remote_route {
   /// Serialized DescriptorProtos of the request and reply types: two nodes
   /// that disagree on a route's schema disagree here.
   std::string schema_digest;
+  /// HTTP routes (blueprint::http with a plain function handler): the
+  /// method and path pattern the gateway's HTTP edge serves them under;
+  /// empty for other routes.
+  std::string http_method;
+  std::string http_path;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_route& x) {
   return f(x.name, x.request_type, x.reply_type, x.dispatch, x.key,
-           x.max_queue, x.max_body_bytes, x.schema_digest);
+           x.max_queue, x.max_body_bytes, x.schema_digest, x.http_method,
+           x.http_path);
 }
 
 /// What a worker sends a gateway's cluster hub with its join:

@@ -98,7 +98,11 @@ cluster_announcement announce_routes(const route_table& table,
   pb::FileDescriptorSet files;
   for (const auto& [name, binding] : table.routes) {
     const auto& spec = *binding->spec;
-    if (absl::StartsWith(name, "weft.") || !spec.http_path.empty())
+    // HTTP routes travel when a plain function answers them; asynchronous
+    // and streamed ones answer through the HTTP connection's own actor
+    // (http_stream writes to the requester), so they stay on their node.
+    if (absl::StartsWith(name, "weft.")
+        || (!spec.http_path.empty() && spec.form != handler_form::function))
       continue;
     remote_route r;
     r.name = name;
@@ -109,6 +113,8 @@ cluster_announcement announce_routes(const route_table& table,
     r.max_queue = spec.options.max_queue;
     r.max_body_bytes = spec.options.max_body_bytes;
     r.schema_digest = schema_digest(spec);
+    r.http_method = spec.http_method;
+    r.http_path = spec.http_path;
     for (const auto* proto : {spec.request_prototype, spec.reply_prototype})
       if (proto)
         add_file(proto->GetDescriptor()->file(), seen, files);
@@ -168,6 +174,8 @@ remote_route_spec(const remote_route& r,
   spec->options.key = r.key;
   spec->options.max_queue = r.max_queue > 0 ? r.max_queue : 4096;
   spec->options.max_body_bytes = r.max_body_bytes;
+  spec->http_method = r.http_method;
+  spec->http_path = r.http_path;
   return std::shared_ptr<const route_spec>{box, spec};
 }
 

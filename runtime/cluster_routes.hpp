@@ -19,9 +19,10 @@ namespace weft {
 std::string schema_digest(const route_spec& spec);
 
 /// The routes a worker node announces to gateways: every route of `table`
-/// except the built-in `weft.*` ones and HTTP routes (those stay with the
-/// edge that has them), with the schemas of their protobuf types. Any
-/// thread; `table` is immutable.
+/// except the built-in `weft.*` ones and asynchronous or streamed HTTP
+/// routes (those answer through the HTTP connection's actor, so they stay
+/// with the edge that has them), with the schemas of their protobuf types.
+/// Any thread; `table` is immutable.
 cluster_announcement announce_routes(const route_table& table,
                                      const std::string& node);
 

@@ -596,13 +596,15 @@ caf::expected<uint16_t> publish_node_port(caf::actor_system& sys,
   if (!manager)
     return std::move(manager.error());
   // What caf::io::publish and caf::openssl::publish do, minus the choice of
-  // module: one blocking request to its middleman actor.
+  // module: one blocking request to its middleman actor. SO_REUSEADDR (the
+  // last argument), as servers do: a node restarted on its port must not
+  // wait for the old connections' TIME_WAIT.
   caf::expected<uint16_t> result{caf::error{}};
   caf::scoped_actor self{sys};
   self
     ->request(*manager, caf::infinite, caf::publish_atom_v, port,
               caf::actor_cast<caf::strong_actor_ptr>(whom),
-              sys.message_types(whom), host, false)
+              sys.message_types(whom), host, true)
     .receive([&](uint16_t bound) { result = bound; },
              [&](caf::error& err) {
                result = make_weft_error(

@@ -101,7 +101,8 @@ std::string fingerprint(const cluster_announcement& ann) {
   for (const auto& r : ann.routes)
     absl::StrAppend(&out, r.name, "\n", r.request_type, "\n", r.reply_type,
                     "\n", r.dispatch, "\n", r.key, "\n", r.max_queue, "\n",
-                    r.max_body_bytes, "\n", r.schema_digest, "\n\n");
+                    r.max_body_bytes, "\n", r.schema_digest, "\n",
+                    r.http_method, " ", r.http_path, "\n\n");
   return out;
 }
 

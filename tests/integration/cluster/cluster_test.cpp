@@ -3,6 +3,11 @@
 // reached through the gateway's dispatcher, JSON conversion of a remote
 // protobuf route, spreading over two workers, conflicting routes refused.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -18,6 +23,7 @@
 #include "actors/demo_routes.hpp"
 #include "examples/hello.pb.h"
 #include "runtime/client/client.hpp"
+#include "runtime/io/unique_fd.hpp"
 #include "runtime/weft.hpp"
 #include "tests/integration/app/loopback_node.hpp"
 #include "weft/routes.pb.h"
@@ -317,6 +323,67 @@ TEST(ClusterBothTest, LocalAndRemoteHandlersShareARoute) {
     ++seen[text_of(*r)];
   }
   EXPECT_EQ(seen, (std::map<std::string, int>{{"gw", 5}, {"w1", 5}}));
+}
+
+/// GET `target` on 127.0.0.1:`port` with Connection: close; the whole
+/// response, or "" when the connection fails. Bounded by a 5 s timeout.
+std::string http_get(std::uint16_t port, const std::string& target) {
+  io::unique_fd fd{::socket(AF_INET, SOCK_STREAM, 0)};
+  if (!fd)
+    return "";
+  timeval tv{5, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr),
+                sizeof addr)
+      != 0)
+    return "";
+  auto request = absl::StrCat("GET ", target,
+                              " HTTP/1.1\r\nHost: weft\r\n"
+                              "Connection: close\r\n\r\n");
+  if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL)
+      != static_cast<ssize_t>(request.size()))
+    return "";
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0)
+      break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+TEST(ClusterHttpTest, AWorkersHttpRoutesAreServedByTheGatewaysHttpEdge) {
+  auto gateway = start_loopback_node([](node_config& cfg) {
+    cfg.name = "gw";
+    cfg.role = "gateway";
+    cfg.node_listen = "127.0.0.1:0";
+    cfg.http_listen = "127.0.0.1:0";
+  });
+  ASSERT_TRUE(gateway);
+  event_counter node_up{*gateway, "cluster.node_up"};
+  ASSERT_TRUE(gateway->listen().ok());
+  ASSERT_NE(gateway->http_port(), 0);
+  // Before any worker: the gateway has no HTTP routes of its own.
+  EXPECT_NE(http_get(gateway->http_port(), "/hello/Ada").find("404"),
+            std::string::npos);
+  auto w = start_worker("w1", gateway->cluster_port());
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->serve(demo_app(w->scheduler(), "w1")).ok());
+  ASSERT_TRUE(w->listen().ok());
+  ASSERT_TRUE(node_up.wait_for(1));
+  // A function HTTP route with a path parameter and a query, answered by
+  // the worker (the request's method, path and parameters travel with it).
+  auto hello = http_get(gateway->http_port(), "/hello/Ada?greeting=Hi");
+  EXPECT_NE(hello.find("HTTP/1.1 200"), std::string::npos) << hello;
+  EXPECT_NE(hello.find("Hi, Ada!"), std::string::npos) << hello;
+  auto plain = http_get(gateway->http_port(), "/plaintext");
+  EXPECT_NE(plain.find("Hello, World!"), std::string::npos) << plain;
 }
 
 TEST(ClusterSpillTest, AFileBackedBodyIsReadBeforeItCrossesNodes) {

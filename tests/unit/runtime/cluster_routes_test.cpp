@@ -73,12 +73,23 @@ TEST(ClusterRoutesTest, AnnouncesApplicationRoutesWithTheirSchemas) {
   add("weft.routes", std::make_shared<route_spec>());
   auto page = std::make_shared<route_spec>();
   page->http_method = "GET";
-  page->http_path = "/page";
+  page->http_path = "/page/{id}";
   add("page", page);
+  auto stream = std::make_shared<route_spec>();
+  stream->form = handler_form::async; // streamed or asynchronous HTTP
+  stream->http_method = "GET";
+  stream->http_path = "/stream";
+  add("stream", stream);
   auto ann = announce_routes(table, "w1");
   EXPECT_EQ(ann.node, "w1");
-  ASSERT_EQ(ann.routes.size(), 1u); // no built-in, no HTTP route
+  // No built-in route and no asynchronous HTTP route; sorted by name.
+  ASSERT_EQ(ann.routes.size(), 2u);
+  EXPECT_EQ(ann.routes[1].name, "page");
+  EXPECT_EQ(ann.routes[1].http_method, "GET");
+  EXPECT_EQ(ann.routes[1].http_path, "/page/{id}");
+  EXPECT_EQ(remote_route_spec(ann.routes[1])->http_path, "/page/{id}");
   EXPECT_EQ(ann.routes[0].name, "hello.greet");
+  EXPECT_TRUE(ann.routes[0].http_path.empty());
   EXPECT_EQ(ann.routes[0].max_queue, 7u);
   EXPECT_EQ(ann.routes[0].schema_digest, schema_digest(*greet));
   EXPECT_FALSE(ann.routes[0].schema_digest.empty());
