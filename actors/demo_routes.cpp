@@ -35,6 +35,16 @@ response echo(request& req) {
   return rsp;
 }
 
+/// The echo of the function routes (echo, echo.fn): the reply is the
+/// request's body, content type and schema.
+absl::StatusOr<response> echo_function(const payload& body, context& ctx) {
+  response rsp;
+  rsp.body = body;
+  rsp.content_type = ctx.content_type();
+  rsp.schema = ctx.info().schema;
+  return rsp;
+}
+
 absl::StatusOr<response> sink(const request& req) {
   protocol::checksum sum;
   const auto& body = req.body;
@@ -181,13 +191,7 @@ blueprint demo_app(task_scheduler_actor scheduler, std::string node_name) {
   on_edge.run_on_edge = true;
   blueprint app;
   app.raw_route("echo",
-                [](const payload& body, context& ctx) -> absl::StatusOr<response> {
-                  response rsp;
-                  rsp.body = body;
-                  rsp.content_type = ctx.content_type();
-                  rsp.schema = ctx.info().schema;
-                  return rsp;
-                },
+                echo_function,
                 on_edge);
   app.route_actors("echo.actor", spawn_echo_route, batches);
   app.route_actors("sink", spawn_sink_route, batches);
@@ -204,13 +208,7 @@ blueprint demo_app(task_scheduler_actor scheduler, std::string node_name) {
       return out;
     });
   app.raw_route("echo.fn",
-                [](const payload& body, context& ctx) -> absl::StatusOr<response> {
-                  response rsp;
-                  rsp.body = body;
-                  rsp.content_type = ctx.content_type();
-                  rsp.schema = ctx.info().schema;
-                  return rsp;
-                });
+                echo_function);
   app.raw_route("node.whoami",
                 [node_name](const payload&, context&) -> response {
                   return name_reply(node_name);

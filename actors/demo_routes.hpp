@@ -20,9 +20,10 @@ caf::actor spawn_echo_route(caf::actor_system& sys);
 /// Handles `(request_atom, request) -> response` and request batches.
 caf::actor spawn_sink_route(caf::actor_system& sys);
 
-/// The embedded demo app of weftd: `echo` and `sink` (the actors above,
-/// taking batches), `echo.fn`, the same echo as a function route (the
-/// application API's path, compared with `echo` in tests/bench), and
+/// The embedded demo app of weftd: `echo` (a function route answered on
+/// the connection, route_options::run_on_edge), `echo.actor` and `sink`
+/// (the actors above, taking batches), `echo.fn` (the echo function on a
+/// handler actor), and
 /// `hello.greet` (weft.examples.hello.Greet -> Greeting, docs/guide.md),
 /// and the HTTP routes of demo_http_routes.hpp; `scheduler` (the node's,
 /// node::scheduler()) serves `GET /hello`'s delayed push.
@@ -31,7 +32,9 @@ caf::actor spawn_sink_route(caf::actor_system& sys);
 /// node answered, `node_name` (the node's --name): `node.whoami` (reply:
 /// the name), `node.whoami.keyed` (the same, dispatched by the metadata
 /// entry `key`) and `node.slow` (the name, after as many milliseconds as
-/// the body says, at most 60,000; no thread waits meanwhile).
+/// the body says, at most 60,000; no thread waits meanwhile) and
+/// `node.work` (the name, after burning as many microseconds of CPU as the
+/// body says, default 50; a pool of one actor per core).
 blueprint demo_app(task_scheduler_actor scheduler = {},
                    std::string node_name = "weft");
 
