@@ -10,7 +10,7 @@
 #include <absl/strings/str_cat.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/openssl/manager.hpp>
+#include <caf/spawn_options.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/node_id.hpp>
@@ -18,6 +18,7 @@
 
 #include "runtime/cluster_routes.hpp"
 #include "runtime/error_bridge.hpp"
+#include "runtime/node_tls.hpp"
 #include "runtime/event.hpp"
 #include "runtime/node_services.hpp"
 #include "runtime/route_table.hpp"
@@ -163,15 +164,49 @@ void join(joiner_self self, caf::actor hub) {
       [self](caf::error& err) { failed(self, to_status(err)); });
 }
 
+/// A join over TLS: connect_node first completes a TLS handshake on a
+/// connection of its own, with a timeout, and lets CAF's OpenSSL module
+/// connect only then (a TLS connection CAF 0.17 starts and the peer never
+/// finishes cannot be abandoned: it spins CAF's I/O thread until the peer
+/// closes; runtime/node_tls.hpp). connect_node blocks, so it runs on a
+/// detached actor (a thread of its own), never on the scheduler.
+void attempt_tls(joiner_self self) {
+  auto host = self->state.opts.host;
+  auto port = self->state.opts.port;
+  auto probe = self->spawn<caf::detached>(
+    [host, port](caf::event_based_actor* me) -> caf::behavior {
+      return {
+        [me, host, port](caf::connect_atom) -> caf::result<caf::actor> {
+          auto hub = connect_node(me->system(), host, port, true,
+                                  connect_timeout);
+          me->quit();
+          if (!hub)
+            return std::move(hub.error());
+          return std::move(*hub);
+        },
+      };
+    });
+  self
+    ->request(probe, connect_timeout + std::chrono::seconds(5),
+              caf::connect_atom_v)
+    .then([self](caf::actor& hub) { join(self, std::move(hub)); },
+          [self](caf::error& err) {
+            failed(self, make_status(errc::unavailable,
+                                     absl::StrCat("cannot connect over TLS: ",
+                                                  to_status(err).message())));
+          });
+}
+
 void attempt(joiner_self self) {
   auto& st = self->state;
   if (st.attempting || st.hub)
     return;
   st.attempting = true;
-  // The OpenSSL module's middleman actor speaks the same protocol; its
-  // connections present our certificate and verify the gateway's.
-  auto mm = st.opts.tls ? self->system().openssl_manager().actor_handle()
-                        : self->system().middleman().actor_handle();
+  if (st.opts.tls) {
+    attempt_tls(self);
+    return;
+  }
+  auto mm = self->system().middleman().actor_handle();
   self
     ->request(mm, connect_timeout, caf::connect_atom_v, st.opts.host,
               st.opts.port)

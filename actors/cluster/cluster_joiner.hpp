@@ -25,7 +25,8 @@ struct cluster_joiner_options {
   /// between half and all of it.
   absl::Duration backoff_max = absl::Seconds(5);
   /// Join through CAF's OpenSSL module (the node's config went through
-  /// apply_node_tls) instead of plain BASP.
+  /// apply_node_tls) instead of plain BASP, after connect_node's own TLS
+  /// handshake (runtime/node_tls.hpp).
   bool tls = false;
   logger log;
 };
