@@ -109,6 +109,23 @@ private:
 node::node(passkey, node_config cfg, logger log)
   : config_(std::move(cfg)), log_(log) {}
 
+namespace {
+
+/// --io-relay: "auto" is on when this process may run on one CPU only,
+/// where every hand-off from a reactor would wake a CAF worker that
+/// preempts it (docs/configuration.md).
+bool relay_wanted(const std::string& mode) {
+  if (mode != "auto")
+    return mode == "on";
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (::sched_getaffinity(0, sizeof cpus, &cpus) != 0)
+    return false;
+  return CPU_COUNT(&cpus) == 1;
+}
+
+} // namespace
+
 absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
   auto result = std::make_unique<node>(passkey{}, std::move(cfg), log);
   if (result->config_.thread_policy == "batch") {
@@ -134,6 +151,7 @@ absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
     return make_status(errc::internal, "cannot spawn the node actor");
   io::reactor_options io_opts;
   io_opts.threads = result->config_.io_threads;
+  io_opts.relay = relay_wanted(result->config_.io_relay);
   io_opts.log = log;
   auto pool = io::reactor_pool::start(*result->system_->system, io_opts);
   if (!pool.ok())

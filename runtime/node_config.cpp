@@ -288,6 +288,19 @@ std::vector<config_option> node_options() {
   options.push_back(count_option(
     "io-threads", "socket reactor threads; 0 is one per core",
     &node_config::io_threads, 0, 256));
+  options.push_back({
+    "io-relay",
+    "MODE",
+    "reactors hand messages to actors once per loop turn: on, off, or auto "
+    "(on when the process may run on one CPU only)",
+    [](const node_config& cfg) { return cfg.io_relay; },
+    [](node_config& cfg, absl::string_view value) {
+      if (value != "auto" && value != "on" && value != "off")
+        return invalid("auto, on or off");
+      cfg.io_relay = std::string{value};
+      return absl::OkStatus();
+    },
+  });
   options.push_back(
     endpoint_option("tcp-listen",
                     "where the binary protocol listens; empty disables it",

@@ -40,6 +40,11 @@ struct node_config {
   absl::Duration drain_timeout = absl::Seconds(5);
   /// Reactor (socket I/O) threads; 0 means one per core.
   std::size_t io_threads = 0;
+  /// "on": reactors hand their messages to CAF once per loop turn through
+  /// a relay actor (reactor_options::relay); "off": one by one; "auto": on
+  /// when the process may run on one CPU only (its affinity mask), where
+  /// the reactor and CAF's workers share the core.
+  std::string io_relay = "auto";
 
   // -- the binary protocol (docs/protocol.md) --------------------------------
 

@@ -141,7 +141,8 @@ void channel::abort() {
 void channel::on_start(caf::actor owner) {
   if (finished_) {
     // Closed (abort, pool stop) before it started: tell the owner at once.
-    caf::anon_send(owner, io_closed_atom_v, std::move(pending_close_reason_));
+    home_->deliver(owner, caf::make_message(io_closed_atom_v,
+                                            std::move(pending_close_reason_)));
     return;
   }
   owner_ = std::move(owner);
@@ -394,7 +395,7 @@ void channel::read_some() {
   if (eof && opts_->half_close && tail_filled_ == 0) {
     peer_eof_ = true;
     if (owner_)
-      caf::anon_send(owner_, io_eof_atom_v);
+      home_->deliver(owner_, caf::make_message(io_eof_atom_v));
     return;
   }
   if (eof) {
@@ -505,7 +506,7 @@ bool channel::cut_units(const std::uint8_t* scratch, std::size_t in_scratch,
   if (units == 0)
     return true;
   unconsumed_.fetch_add(units);
-  caf::anon_send(owner_, io_read_atom_v, std::move(batch));
+  home_->deliver(owner_, caf::make_message(io_read_atom_v, std::move(batch)));
   pause_if_needed();
   return true;
 }
@@ -585,7 +586,7 @@ void channel::write_some() {
       take_queued();
   }
   if (notify && owner_)
-    caf::anon_send(owner_, io_sent_atom_v, bytes_out());
+    home_->deliver(owner_, caf::make_message(io_sent_atom_v, bytes_out()));
   if (!finished_ && close_requested_ && !lingering_ && write_queue_.empty())
     begin_linger();
 }
@@ -643,7 +644,8 @@ void channel::finish(caf::error reason, bool reset) {
   }
   bytes_queued_.store(0);
   if (owner_) {
-    caf::anon_send(owner_, io_closed_atom_v, std::move(reason));
+    home_->deliver(owner_, caf::make_message(io_closed_atom_v,
+                                             std::move(reason)));
     owner_ = nullptr;
   } else {
     pending_close_reason_ = std::move(reason);

@@ -111,8 +111,9 @@ void listener::on_events(std::uint32_t) {
     auto chan = home_->pool().adopt(std::move(conn), std::move(cutter), opts_);
     accepted_.fetch_add(1, std::memory_order_relaxed);
     auto chan_id = chan->id();
-    caf::anon_send(owner_, io_accepted_atom_v,
-                   channel_ref{std::move(chan), chan_id});
+    home_->deliver(owner_,
+                   caf::make_message(io_accepted_atom_v,
+                                     channel_ref{std::move(chan), chan_id}));
   }
 }
 

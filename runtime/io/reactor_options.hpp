@@ -20,6 +20,13 @@ struct reactor_options {
   /// How long a listener stops accepting after a resource error (EMFILE,
   /// ENFILE, ENOBUFS, ENOMEM), so that a full fd table cannot spin the loop.
   absl::Duration accept_backoff = absl::Milliseconds(100);
+  /// Hand what a reactor has for actors (reads, writes done, closes) to CAF
+  /// once per turn of its loop, through a relay actor, instead of once per
+  /// message. Worth it when the reactor shares its core with CAF's workers
+  /// (+21% HTTP requests/s on one core): each hand-off otherwise wakes a
+  /// worker that preempts the reactor. With cores to spare it costs a hop
+  /// (-7% on the 16-in-flight echo on two cores); docs/benchmarks.md.
+  bool relay = false;
   /// Where reactor threads log (accept errors, closes on errors).
   logger log{log_level::warn};
 };

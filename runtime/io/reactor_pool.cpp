@@ -10,6 +10,11 @@
 
 #include <absl/strings/str_cat.h>
 #include <caf/abstract_actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "runtime/background_task.hpp"
+#include "runtime/type_ids.hpp"
 
 #include "runtime/error_bridge.hpp"
 #include "runtime/io/internal/reactor.hpp"
@@ -28,6 +33,16 @@ reactor_pool::start(caf::actor_system& sys, reactor_options opts) {
     if (!made.ok())
       return made.status(); // the pool's destructor joins those started
     pool->reactors_.push_back(std::move(*made));
+    if (pool->opts_.relay) {
+      auto relay = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
+        return {
+          [](background_atom, background_task& task) { task.run(); },
+          [self](retire_atom) { self->quit(); },
+        };
+      });
+      pool->relays_.push_back(relay);
+      pool->reactors_.back()->set_relay(std::move(relay));
+    }
     pool->reactors_.back()->start();
   }
   return pool;
@@ -49,6 +64,10 @@ void reactor_pool::stop() {
     r->inbox()->request_stop();
   for (auto& r : reactors_)
     r->stop();
+  // After the reactors' last messages, which are already in their mailboxes.
+  for (auto& relay : relays_)
+    caf::anon_send(relay, retire_atom_v);
+  relays_.clear();
 }
 
 namespace {

@@ -97,6 +97,8 @@ private:
   caf::actor_system& system_;
   reactor_options opts_;
   std::vector<std::unique_ptr<internal::reactor>> reactors_;
+  /// One per reactor when messages to owners go through relays.
+  std::vector<caf::actor> relays_;
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<std::size_t> next_reactor_{0};
   std::atomic<bool> stopped_{false};

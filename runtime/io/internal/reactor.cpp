@@ -6,7 +6,12 @@
 #include <array>
 #include <cerrno>
 
+#include <caf/message_id.hpp>
+#include <caf/send.hpp>
+
+#include "runtime/background_task.hpp"
 #include "runtime/error_bridge.hpp"
+#include "runtime/type_ids.hpp"
 #include "runtime/io/channel.hpp"
 #include "runtime/io/internal/socket_ops.hpp"
 #include "runtime/io/listener.hpp"
@@ -188,8 +193,35 @@ void reactor::loop() {
       }
     }
     fire_timers();
+    flush_owners();
   }
   shut_down();
+  flush_owners();
+}
+
+void reactor::deliver(const caf::actor& owner, caf::message msg) {
+  if (!owner)
+    return;
+  if (!relay_) {
+    owner->enqueue(nullptr, caf::make_message_id(), std::move(msg), nullptr);
+    return;
+  }
+  to_owners_.emplace_back(owner, std::move(msg));
+}
+
+void reactor::flush_owners() {
+  if (to_owners_.empty())
+    return;
+  // shared_ptr: background_task holds a copyable std::function; the relay
+  // runs it once.
+  auto batch = std::make_shared<std::vector<std::pair<caf::actor, caf::message>>>(
+    std::move(to_owners_));
+  to_owners_.clear();
+  caf::anon_send(relay_, background_atom_v, background_task{[batch] {
+                   for (auto& [owner, msg] : *batch)
+                     owner->enqueue(nullptr, caf::make_message_id(),
+                                    std::move(msg), nullptr);
+                 }});
 }
 
 void reactor::shut_down() {

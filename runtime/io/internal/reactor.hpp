@@ -13,6 +13,8 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/status/statusor.h>
 #include <absl/types/span.h>
+#include <caf/actor.hpp>
+#include <caf/message.hpp>
 
 #include "runtime/io/internal/reactor_inbox.hpp"
 #include "runtime/io/unique_fd.hpp"
@@ -86,6 +88,21 @@ public:
     return {scratch_.get(), scratch_size_};
   }
 
+  /// Sends `msg` to `owner` (a channel's or listener's actor). With a
+  /// relay (set_relay, reactor_options::relay), queued instead and sent at
+  /// the end of this turn of the loop: all of a turn's messages go to the
+  /// relay actor as one, which forwards them in order, so CAF is woken once
+  /// per turn instead of once per message. Every message of this reactor
+  /// takes the same path, so an owner gets them in order.
+  void deliver(const caf::actor& owner, caf::message msg);
+
+  /// Sends deliver()'s messages through `relay` (an actor answering
+  /// (background_atom, background_task) by running it). Owner thread,
+  /// before start().
+  void set_relay(caf::actor relay) {
+    relay_ = std::move(relay);
+  }
+
   /// The pool this reactor belongs to (lives longer than the loop thread).
   reactor_pool& pool() noexcept {
     return pool_;
@@ -107,6 +124,7 @@ private:
   int next_timeout_ms() const;
   void fire_timers();
   void shut_down();
+  void flush_owners();
 
   reactor_pool& pool_;
   reactor_options opts_;
@@ -123,6 +141,9 @@ private:
   std::vector<iovec> iov_;
   std::unique_ptr<std::uint8_t[]> scratch_;
   std::size_t scratch_size_ = 0;
+  /// deliver()'s messages of this turn, and where they go.
+  std::vector<std::pair<caf::actor, caf::message>> to_owners_;
+  caf::actor relay_;
 };
 
 } // namespace weft::io::internal

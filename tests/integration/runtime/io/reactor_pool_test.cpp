@@ -22,11 +22,15 @@ using namespace testing;
 
 constexpr std::size_t max_payload = 8 * 1024 * 1024;
 
-class ReactorPoolTest : public ::testing::Test {
+/// Every case runs twice: messages to owners sent one by one, and through
+/// the reactors' relay actors (reactor_options::relay), which must keep
+/// their order (one io_closed, last) just the same.
+class ReactorPoolTest : public ::testing::TestWithParam<bool> {
 protected:
   void SetUp() override {
     reactor_options opts;
     opts.threads = 2;
+    opts.relay = GetParam();
     opts.log = logger{log_level::off};
     auto started = reactor_pool::start(*env_.sys, opts);
     ASSERT_TRUE(started.ok()) << started.status();
@@ -85,14 +89,14 @@ std::string as_string(const std::vector<std::uint8_t>& bytes) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-TEST_F(ReactorPoolTest, ListenPicksAFreePort) {
+TEST_P(ReactorPoolTest, ListenPicksAFreePort) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set);
   ASSERT_NE(lst, nullptr);
   EXPECT_NE(lst->port(), 0);
 }
 
-TEST_F(ReactorPoolTest, EchoesHundredConnectionsByteForByte) {
+TEST_P(ReactorPoolTest, EchoesHundredConnectionsByteForByte) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set);
   ASSERT_NE(lst, nullptr);
@@ -121,7 +125,7 @@ TEST_F(ReactorPoolTest, EchoesHundredConnectionsByteForByte) {
   EXPECT_EQ(lst->accepted(), connections);
 }
 
-TEST_F(ReactorPoolTest, CutsUnitsSplitAcrossReadsAtEveryPoint) {
+TEST_P(ReactorPoolTest, CutsUnitsSplitAcrossReadsAtEveryPoint) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set, {owner_mode::record, {}});
   ASSERT_NE(lst, nullptr);
@@ -148,7 +152,7 @@ TEST_F(ReactorPoolTest, CutsUnitsSplitAcrossReadsAtEveryPoint) {
   EXPECT_EQ(p->batches, unit.size() - 1); // one batch per unit, none partial
 }
 
-TEST_F(ReactorPoolTest, EchoesUnitsLargerThanOneRead) {
+TEST_P(ReactorPoolTest, EchoesUnitsLargerThanOneRead) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set);
   ASSERT_NE(lst, nullptr);
@@ -168,7 +172,7 @@ TEST_F(ReactorPoolTest, EchoesUnitsLargerThanOneRead) {
   EXPECT_TRUE(echoed == as_string(bytes));
 }
 
-TEST_F(ReactorPoolTest, OwnerThatNeverConsumesStopsTheReads) {
+TEST_P(ReactorPoolTest, OwnerThatNeverConsumesStopsTheReads) {
   auto set = std::make_shared<accepted_set>();
   channel_options opts;
   opts.max_unconsumed = 256 * 1024;
@@ -211,7 +215,7 @@ TEST_F(ReactorPoolTest, OwnerThatNeverConsumesStopsTheReads) {
     eventually([&] { return p->chan->bytes_in() > read_while_blocked; }));
 }
 
-TEST_F(ReactorPoolTest, FramerErrorClosesOnlyThatConnection) {
+TEST_P(ReactorPoolTest, FramerErrorClosesOnlyThatConnection) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set);
   ASSERT_NE(lst, nullptr);
@@ -235,7 +239,7 @@ TEST_F(ReactorPoolTest, FramerErrorClosesOnlyThatConnection) {
   EXPECT_EQ(set->at(0)->closed_count(), 0u);
 }
 
-TEST_F(ReactorPoolTest, PeerCloseGivesExactlyOneClosed) {
+TEST_P(ReactorPoolTest, PeerCloseGivesExactlyOneClosed) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set, {owner_mode::record, {}});
   ASSERT_NE(lst, nullptr);
@@ -254,7 +258,7 @@ TEST_F(ReactorPoolTest, PeerCloseGivesExactlyOneClosed) {
   EXPECT_EQ(p->closed_count(), 1u);
 }
 
-TEST_F(ReactorPoolTest, PeerResetGivesExactlyOneClosed) {
+TEST_P(ReactorPoolTest, PeerResetGivesExactlyOneClosed) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set, {owner_mode::hoard, {}});
   ASSERT_NE(lst, nullptr);
@@ -270,7 +274,7 @@ TEST_F(ReactorPoolTest, PeerResetGivesExactlyOneClosed) {
   EXPECT_EQ(p->closed_count(), 1u);
 }
 
-TEST_F(ReactorPoolTest, MidUnitEofIsAProtocolError) {
+TEST_P(ReactorPoolTest, MidUnitEofIsAProtocolError) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set, {owner_mode::record, {}});
   ASSERT_NE(lst, nullptr);
@@ -284,7 +288,7 @@ TEST_F(ReactorPoolTest, MidUnitEofIsAProtocolError) {
   EXPECT_EQ(code_of(p->reason), errc::protocol_error);
 }
 
-TEST_F(ReactorPoolTest, CloseFlushesQueuedDataFirst) {
+TEST_P(ReactorPoolTest, CloseFlushesQueuedDataFirst) {
   auto set = std::make_shared<accepted_set>();
   std::vector<shared_bytes> reply;
   std::string expected;
@@ -310,7 +314,7 @@ TEST_F(ReactorPoolTest, CloseFlushesQueuedDataFirst) {
   EXPECT_FALSE(p->chan->send({shared_bytes::copy_of("late")}));
 }
 
-TEST_F(ReactorPoolTest, AbortResetsTheConnection) {
+TEST_P(ReactorPoolTest, AbortResetsTheConnection) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set, {owner_mode::record, {}});
   ASSERT_NE(lst, nullptr);
@@ -324,7 +328,7 @@ TEST_F(ReactorPoolTest, AbortResetsTheConnection) {
   EXPECT_FALSE(client.read_to_eof(rest)); // ECONNRESET, not a clean EOF
 }
 
-TEST_F(ReactorPoolTest, ConnectedChannelEchoesAndReportsDrainedWrites) {
+TEST_P(ReactorPoolTest, ConnectedChannelEchoesAndReportsDrainedWrites) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set);
   ASSERT_NE(lst, nullptr);
@@ -355,7 +359,7 @@ TEST_F(ReactorPoolTest, ConnectedChannelEchoesAndReportsDrainedWrites) {
   ASSERT_TRUE(p->wait([](probe& q) { return q.closed == 1; }));
 }
 
-TEST_F(ReactorPoolTest, ConnectToClosedPortFailsCleanly) {
+TEST_P(ReactorPoolTest, ConnectToClosedPortFailsCleanly) {
   // A port that was free a moment ago and has no listener now.
   std::uint16_t port = 0;
   {
@@ -377,7 +381,7 @@ TEST_F(ReactorPoolTest, ConnectToClosedPortFailsCleanly) {
   EXPECT_LT(clock::now() - started, 2s);
 }
 
-TEST_F(ReactorPoolTest, ConnectTimesOutWhenNobodyAnswers) {
+TEST_P(ReactorPoolTest, ConnectTimesOutWhenNobodyAnswers) {
   // A listener with a full accept queue drops further SYNs, so a connect
   // to it neither succeeds nor fails until our timeout.
   unique_fd fd{::socket(AF_INET, SOCK_STREAM, 0)};
@@ -407,7 +411,7 @@ TEST_F(ReactorPoolTest, ConnectTimesOutWhenNobodyAnswers) {
   EXPECT_LT(took, 3s);
 }
 
-TEST_F(ReactorPoolTest, StopWithLiveConnectionsReturnsPromptly) {
+TEST_P(ReactorPoolTest, StopWithLiveConnectionsReturnsPromptly) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set);
   ASSERT_NE(lst, nullptr);
@@ -429,7 +433,7 @@ TEST_F(ReactorPoolTest, StopWithLiveConnectionsReturnsPromptly) {
   EXPECT_FALSE(set->at(0)->chan->send({shared_bytes::copy_of("x")}));
 }
 
-TEST_F(ReactorPoolTest, OwnerDeathAbortsItsChannel) {
+TEST_P(ReactorPoolTest, OwnerDeathAbortsItsChannel) {
   auto set = std::make_shared<accepted_set>();
   auto lst = listen(set, {owner_mode::record, {}});
   ASSERT_NE(lst, nullptr);
@@ -442,6 +446,11 @@ TEST_F(ReactorPoolTest, OwnerDeathAbortsItsChannel) {
   EXPECT_TRUE(eventually(
     [&] { return p->chan->bytes_queued() == 0 && !p->chan->send({}); }));
 }
+
+INSTANTIATE_TEST_SUITE_P(Handoff, ReactorPoolTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "Relay" : "Direct";
+                         });
 
 } // namespace
 } // namespace weft::io
