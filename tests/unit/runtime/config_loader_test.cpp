@@ -213,6 +213,19 @@ namespace {
 
 using strings = std::vector<std::string>;
 
+TEST(ConfigLoaderTest, IoRelayIsAutoOnOrOff) {
+  auto defaults = load_config({}, {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->config.io_relay, "auto");
+  auto on = load_config({"--io-relay=on"}, {});
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->config.io_relay, "on");
+  auto from_env = load_config({}, env_map{{"WEFT_IO_RELAY", "off"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->config.io_relay, "off");
+  EXPECT_FALSE(load_config({"--io-relay=sometimes"}, {}).ok());
+}
+
 TEST(ConfigLoaderClusterTest, DefaultsAreAStandaloneNode) {
   auto loaded = load_config({}, {});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
