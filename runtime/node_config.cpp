@@ -1,6 +1,8 @@
 #include "runtime/node_config.hpp"
 
+#include <algorithm>
 #include <thread>
+#include <vector>
 
 #include <absl/strings/ascii.h>
 #include <absl/strings/match.h>
@@ -88,6 +90,33 @@ config_option count_option(std::string name, std::string help,
       if (!absl::SimpleAtoi(value, &n) || n < min || n > max)
         return invalid(absl::StrCat("a number from ", min, " to ", max));
       cfg.*field = static_cast<Int>(n);
+      return absl::OkStatus();
+    },
+  };
+}
+
+/// An option holding one of `choices`.
+config_option choice_option(std::string name, std::string value_name,
+                            std::string help,
+                            std::string node_config::*field,
+                            std::vector<std::string> choices) {
+  // "a or b", "a, b or c".
+  auto expected = choices.back();
+  if (choices.size() > 1)
+    expected = absl::StrCat(
+      absl::StrJoin(choices.begin(), choices.end() - 1, ", "), " or ",
+      choices.back());
+  return {
+    std::move(name),
+    std::move(value_name),
+    std::move(help),
+    [field](const node_config& cfg) { return cfg.*field; },
+    [field, choices = std::move(choices),
+     expected = std::move(expected)](node_config& cfg,
+                                     absl::string_view value) {
+      if (std::find(choices.begin(), choices.end(), value) == choices.end())
+        return invalid(expected);
+      cfg.*field = std::string{value};
       return absl::OkStatus();
     },
   };
@@ -236,31 +265,15 @@ std::vector<config_option> node_options() {
       return absl::OkStatus();
     },
   });
-  options.push_back({
-    "scheduler-policy",
-    "POLICY",
+  options.push_back(choice_option(
+    "scheduler-policy", "POLICY",
     "CAF scheduler: stealing (work stealing) or sharing (one queue)",
-    [](const node_config& cfg) { return cfg.scheduler_policy; },
-    [](node_config& cfg, absl::string_view value) {
-      if (value != "stealing" && value != "sharing")
-        return invalid("stealing or sharing");
-      cfg.scheduler_policy = std::string{value};
-      return absl::OkStatus();
-    },
-  });
-  options.push_back({
-    "thread-policy",
-    "POLICY",
+    &node_config::scheduler_policy, {"stealing", "sharing"}));
+  options.push_back(choice_option(
+    "thread-policy", "POLICY",
     "Linux scheduling of the node's threads: normal, or batch (SCHED_BATCH: "
     "fewer preemptions by hand-offs under load)",
-    [](const node_config& cfg) { return cfg.thread_policy; },
-    [](node_config& cfg, absl::string_view value) {
-      if (value != "normal" && value != "batch")
-        return invalid("normal or batch");
-      cfg.thread_policy = std::string{value};
-      return absl::OkStatus();
-    },
-  });
+    &node_config::thread_policy, {"normal", "batch"}));
   options.push_back({
     "log-level",
     "LEVEL",
@@ -288,19 +301,11 @@ std::vector<config_option> node_options() {
   options.push_back(count_option(
     "io-threads", "socket reactor threads; 0 is one per core",
     &node_config::io_threads, 0, 256));
-  options.push_back({
-    "io-relay",
-    "MODE",
+  options.push_back(choice_option(
+    "io-relay", "MODE",
     "reactors hand messages to actors once per loop turn: on, off, or auto "
     "(on when the process may run on one CPU only)",
-    [](const node_config& cfg) { return cfg.io_relay; },
-    [](node_config& cfg, absl::string_view value) {
-      if (value != "auto" && value != "on" && value != "off")
-        return invalid("auto, on or off");
-      cfg.io_relay = std::string{value};
-      return absl::OkStatus();
-    },
-  });
+    &node_config::io_relay, {"auto", "on", "off"}));
   options.push_back(
     endpoint_option("tcp-listen",
                     "where the binary protocol listens; empty disables it",
@@ -401,19 +406,11 @@ std::vector<config_option> node_options() {
     "unwritten control answers (pongs) before a connection is closed",
     &node_config::max_queued_control, 1, 1'000'000));
   // -- the cluster (docs/architecture.md, "Distribution") -------------------
-  options.push_back({
-    "role",
-    "ROLE",
+  options.push_back(choice_option(
+    "role", "ROLE",
     "gateway (edges, no application routes), worker (routes, no edges) "
     "or both",
-    [](const node_config& cfg) { return cfg.role; },
-    [](node_config& cfg, absl::string_view value) {
-      if (value != "gateway" && value != "worker" && value != "both")
-        return invalid("one of gateway, worker, both");
-      cfg.role = std::string{value};
-      return absl::OkStatus();
-    },
-  });
+    &node_config::role, {"gateway", "worker", "both"}));
   options.push_back(endpoint_option(
     "node-listen",
     "node-to-node port (CAF middleman) on exactly this interface; empty: none",

@@ -12,6 +12,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/cluster/internal/drain_waiters.hpp"
 #include "actors/cluster/internal/expiry_queue.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/event.hpp"
@@ -36,7 +37,7 @@ struct node_proxy_state {
   internal::expiry_queue deadlines;
   bool tick_scheduled = false;
   /// Drains waiting for outstanding to empty.
-  std::vector<caf::typed_response_promise<ok_atom>> drains;
+  internal::drain_waiters drains;
   /// Go-away received: exit once nothing is outstanding.
   bool leaving = false;
   /// Requests forwarded to the node over this proxy's life (logged).
@@ -48,9 +49,7 @@ struct node_proxy_state {
       p.promise.deliver(err);
     outstanding.clear();
     deadlines = internal::expiry_queue{};
-    for (auto& d : drains)
-      d.deliver(ok_atom_v);
-    drains.clear();
+    drains.release();
   }
 
   ~node_proxy_state() {
@@ -99,9 +98,7 @@ void settle(proxy_self self) {
   auto& st = self->state;
   if (!st.outstanding.empty())
     return;
-  for (auto& d : st.drains)
-    d.deliver(ok_atom_v);
-  st.drains.clear();
+  st.drains.release();
   if (st.leaving)
     self->quit();
 }
@@ -201,11 +198,7 @@ caf::behavior node_proxy(proxy_self self, node_proxy_options opts) {
     },
     [self](drain_atom, caf::timespan) -> caf::result<ok_atom> {
       auto& s = self->state;
-      if (s.outstanding.empty())
-        return ok_atom_v;
-      auto promise = self->make_response_promise<ok_atom>();
-      s.drains.push_back(promise);
-      return promise;
+      return s.drains.wait(self, s.outstanding.empty());
     },
   };
 }

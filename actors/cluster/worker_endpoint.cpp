@@ -12,6 +12,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/cluster/internal/drain_waiters.hpp"
 #include "actors/cluster/internal/expiry_queue.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/route_dispatcher.hpp"
@@ -37,7 +38,7 @@ struct worker_endpoint_state {
   bool tick_scheduled = false;
   /// Gateways' hubs this node joined.
   std::vector<caf::actor> hubs;
-  std::vector<caf::typed_response_promise<ok_atom>> drains;
+  internal::drain_waiters drains;
   bool draining = false;
 
   static inline const char* name = "weft.worker_endpoint";
@@ -58,11 +59,8 @@ void answered(endpoint_self self, std::uint64_t id,
   else
     i->second.promise.deliver(to_error(result.status()));
   st.requests.erase(i);
-  if (st.requests.empty()) {
-    for (auto& d : st.drains)
-      d.deliver(ok_atom_v);
-    st.drains.clear();
-  }
+  if (st.requests.empty())
+    st.drains.release();
 }
 
 void schedule_tick(endpoint_self self) {
@@ -157,11 +155,7 @@ caf::behavior worker_endpoint(endpoint_self self,
         self->send(hub, leave_atom_v, key);
       s.opts.log.info("cluster.leaving", {{"gateways", s.hubs.size()},
                                           {"in_flight", s.requests.size()}});
-      if (s.requests.empty())
-        return ok_atom_v;
-      auto promise = self->make_response_promise<ok_atom>();
-      s.drains.push_back(promise);
-      return promise;
+      return s.drains.wait(self, s.requests.empty());
     },
   };
 }

@@ -3,11 +3,6 @@
 // reached through the gateway's dispatcher, JSON conversion of a remote
 // protobuf route, spreading over two workers, conflicting routes refused.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-
 #include <chrono>
 #include <map>
 #include <memory>
@@ -23,9 +18,9 @@
 #include "actors/demo_routes.hpp"
 #include "examples/hello.pb.h"
 #include "runtime/client/client.hpp"
-#include "runtime/io/unique_fd.hpp"
 #include "runtime/weft.hpp"
 #include "tests/integration/app/loopback_node.hpp"
+#include "tests/integration/http/raw_http.hpp"
 #include "weft/routes.pb.h"
 
 namespace weft {
@@ -326,36 +321,12 @@ TEST(ClusterBothTest, LocalAndRemoteHandlersShareARoute) {
 }
 
 /// GET `target` on 127.0.0.1:`port` with Connection: close; the whole
-/// response, or "" when the connection fails. Bounded by a 5 s timeout.
+/// response.
 std::string http_get(std::uint16_t port, const std::string& target) {
-  io::unique_fd fd{::socket(AF_INET, SOCK_STREAM, 0)};
-  if (!fd)
-    return "";
-  timeval tv{5, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr),
-                sizeof addr)
-      != 0)
-    return "";
-  auto request = absl::StrCat("GET ", target,
-                              " HTTP/1.1\r\nHost: weft\r\n"
-                              "Connection: close\r\n\r\n");
-  if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL)
-      != static_cast<ssize_t>(request.size()))
-    return "";
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    auto n = ::recv(fd.get(), buf, sizeof buf, 0);
-    if (n <= 0)
-      break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
+  return testing::round_trip(
+    port, absl::StrCat("GET ", target,
+                       " HTTP/1.1\r\nHost: weft\r\nConnection: close\r\n\r\n"),
+    std::chrono::seconds(5));
 }
 
 TEST(ClusterHttpTest, AWorkersHttpRoutesAreServedByTheGatewaysHttpEdge) {

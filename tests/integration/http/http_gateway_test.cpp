@@ -28,6 +28,7 @@
 #include "runtime/io/unique_fd.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/node.hpp"
+#include "tests/integration/http/raw_http.hpp"
 #include "tests/integration/process.hpp"
 
 namespace {
@@ -37,73 +38,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 using weft::testing::child_process;
+using weft::testing::connect_to;
+using weft::testing::read_until;
+using weft::testing::round_trip;
+using weft::testing::send_all;
 
 /// Where the test's helper scripts live (tests run from the source root).
 const char* const script_dir = "tests/integration/http/";
-
-/// A connected socket to 127.0.0.1:`port` (invalid on failure).
-weft::io::unique_fd connect_to(std::uint16_t port) {
-  weft::io::unique_fd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd
-      && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr)
-           != 0)
-    return {};
-  return fd;
-}
-
-void send_all(const weft::io::unique_fd& fd, const std::string& data) {
-  std::size_t sent = 0;
-  while (sent < data.size()) {
-    auto n = ::send(fd.get(), data.data() + sent, data.size() - sent,
-                    MSG_NOSIGNAL);
-    if (n <= 0)
-      return; // the server may close before reading everything
-    sent += static_cast<std::size_t>(n);
-  }
-}
-
-/// Reads until `needle` arrived, the peer closed or `timeout` passed.
-std::string read_until(const weft::io::unique_fd& fd,
-                       const std::string& needle,
-                       std::chrono::milliseconds timeout = 10s) {
-  std::string out;
-  auto until = std::chrono::steady_clock::now() + timeout;
-  char buf[16384];
-  for (int rounds = 0; rounds < 100000; ++rounds) {
-    if (!needle.empty() && out.find(needle) != std::string::npos)
-      return out;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      until - std::chrono::steady_clock::now());
-    if (left <= 0ms)
-      return out + "<timeout>";
-    pollfd p{fd.get(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-      continue;
-    auto n = ::recv(fd.get(), buf, sizeof buf, 0);
-    if (n <= 0)
-      return out;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
-
-/// Sends `data` on a new connection to 127.0.0.1:`port`, half-closes if
-/// asked, and reads until the server closes or `timeout` passes.
-std::string round_trip(std::uint16_t port, const std::string& data,
-                       std::chrono::milliseconds timeout = 10s,
-                       bool half_close = false) {
-  auto fd = connect_to(port);
-  if (!fd)
-    return "<connect failed>";
-  send_all(fd, data);
-  if (half_close)
-    ::shutdown(fd.get(), SHUT_WR);
-  return read_until(fd, "", timeout);
-}
 
 /// Counts the responses (status lines) in `raw`.
 int responses_in(const std::string& raw) {
