@@ -24,6 +24,7 @@
 #include "actors/event_bus.hpp"
 #include "actors/router.hpp"
 #include "runtime/error_bridge.hpp"
+#include "runtime/io/embedded_scheduler.hpp"
 #include "runtime/node_services.hpp"
 #include "runtime/version.hpp"
 #include "runtime/type_ids.hpp"
@@ -37,6 +38,8 @@ struct node::system_holder {
     caf_config.set("scheduler.max-threads", cfg.effective_scheduler_threads());
     caf_config.set("scheduler.policy", caf::atom_from_string(cfg.scheduler_policy));
     caf_config.add_message_types<caf::id_block::weft>();
+    if (cfg.io_mode == "workers")
+      io::embed_reactors(caf_config);
     if (cfg.clustered()) {
       // The middleman (BASP) only for nodes that listen for or join others:
       // it starts a multiplexer thread and the middleman's actors.
@@ -150,6 +153,7 @@ absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
   if (!result->root_)
     return make_status(errc::internal, "cannot spawn the node actor");
   io::reactor_options io_opts;
+  io_opts.on_workers = result->config_.io_mode == "workers";
   io_opts.threads = result->config_.io_threads;
   io_opts.relay = relay_wanted(result->config_.io_relay);
   io_opts.log = log;

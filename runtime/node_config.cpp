@@ -1,5 +1,7 @@
 #include "runtime/node_config.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <thread>
 #include <vector>
@@ -217,6 +219,12 @@ absl::StatusOr<std::uint64_t> parse_size(absl::string_view text) {
 std::size_t node_config::effective_scheduler_threads() const {
   if (scheduler_threads != 0)
     return scheduler_threads;
+  // The CPUs this process may run on (taskset, a container's cpuset), not
+  // the machine's: two workers time-sliced on one CPU only add latency.
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 0)
+    return static_cast<std::size_t>(CPU_COUNT(&cpus));
   auto cores = std::thread::hardware_concurrency();
   return cores == 0 ? 1 : cores;
 }
@@ -298,8 +306,15 @@ std::vector<config_option> node_options() {
       return parse_duration(value, cfg.drain_timeout);
     },
   });
+  options.push_back(choice_option(
+    "io-mode", "MODE",
+    "where sockets are served: workers (each scheduler thread runs one "
+    "reactor between its jobs) or threads (reactor threads of their own, "
+    "--io-threads)",
+    &node_config::io_mode, {"workers", "threads"}));
   options.push_back(count_option(
-    "io-threads", "socket reactor threads; 0 is one per core",
+    "io-threads", "socket reactor threads with --io-mode threads; 0 is one "
+    "per core",
     &node_config::io_threads, 0, 256));
   options.push_back(choice_option(
     "io-relay", "MODE",

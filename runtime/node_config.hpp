@@ -38,7 +38,12 @@ struct node_config {
   weft::log_level log_level = weft::log_level::info;
   /// Upper bound on a graceful drain after SIGTERM / SIGINT.
   absl::Duration drain_timeout = absl::Seconds(5);
-  /// Reactor (socket I/O) threads; 0 means one per core.
+  /// "workers": each CAF scheduler thread also runs one reactor between its
+  /// jobs (io::embed_reactors); "threads": reactors on threads of their own
+  /// (io_threads, io_relay).
+  std::string io_mode = "workers";
+  /// Reactor (socket I/O) threads with io_mode "threads"; 0 means one per
+  /// core.
   std::size_t io_threads = 0;
   /// "on": reactors hand their messages to CAF once per loop turn through
   /// a relay actor (reactor_options::relay); "off": one by one; "auto": on
@@ -125,7 +130,8 @@ struct node_config {
     return !node_listen.empty() || !join.empty();
   }
 
-  /// Returns scheduler_threads, or the number of cores when it is 0.
+  /// Returns scheduler_threads, or when it is 0 the number of CPUs this
+  /// process may run on (its affinity mask).
   std::size_t effective_scheduler_threads() const;
 };
 

@@ -10,6 +10,11 @@ namespace weft::io {
 
 /// Settings of a reactor_pool.
 struct reactor_options {
+  /// When the actor system runs weft's scheduler (embed_reactors), run one
+  /// reactor on each of its workers instead of on threads of their own;
+  /// `threads` and `relay` then do not apply. Falls back to threads when the
+  /// system runs CAF's scheduler or another pool has the workers.
+  bool on_workers = true;
   /// Reactor threads, one epoll loop each; 0 means one per core.
   std::size_t threads = 0;
   /// listen(2) backlog of every listener.

@@ -17,17 +17,50 @@
 #include "runtime/type_ids.hpp"
 
 #include "runtime/error_bridge.hpp"
+#include "runtime/io/internal/embedded_policy.hpp"
 #include "runtime/io/internal/reactor.hpp"
 #include "runtime/io/internal/socket_ops.hpp"
 
 namespace weft::io {
 
+namespace {
+
+/// The cores of `sys`'s workers, all claimed for one pool, when the system
+/// runs weft's scheduler and no other pool has them; else empty.
+std::vector<std::shared_ptr<internal::worker_core>>
+claim_workers(caf::actor_system& sys) {
+  auto cores = internal::worker_cores(sys);
+  for (std::size_t i = 0; i < cores.size(); ++i) {
+    if (!cores[i]->claim()) {
+      for (std::size_t j = 0; j < i; ++j)
+        cores[j]->unclaim();
+      return {};
+    }
+  }
+  return cores;
+}
+
+} // namespace
+
 absl::StatusOr<std::unique_ptr<reactor_pool>>
 reactor_pool::start(caf::actor_system& sys, reactor_options opts) {
+  auto pool = std::make_unique<reactor_pool>(passkey{}, sys, opts);
+  if (opts.on_workers) {
+    auto cores = claim_workers(sys);
+    if (!cores.empty()) {
+      // One reactor per worker; the relay has nothing to save there.
+      for (auto& core : cores)
+        pool->reactors_.push_back(
+          internal::reactor::make_on(*pool, pool->opts_, std::move(core)));
+      for (auto& r : pool->reactors_)
+        r->start();
+      pool->on_workers_ = true;
+      return pool;
+    }
+  }
   std::size_t threads = opts.threads;
   if (threads == 0)
     threads = std::max(1u, std::thread::hardware_concurrency());
-  auto pool = std::make_unique<reactor_pool>(passkey{}, sys, opts);
   for (std::size_t i = 0; i < threads; ++i) {
     auto made = internal::reactor::make(*pool, pool->opts_);
     if (!made.ok())

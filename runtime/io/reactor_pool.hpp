@@ -23,9 +23,11 @@ namespace internal {
 class reactor;
 } // namespace internal
 
-/// weft's own socket layer: N reactor threads, each an epoll loop, owning
-/// the sockets and handing whole units (cut by a per-connection framer) to
-/// one CAF actor per connection. See docs/architecture.md, "Reactor".
+/// weft's own socket layer: N reactors, each an epoll loop, owning the
+/// sockets and handing whole units (cut by a per-connection framer) to one
+/// CAF actor per connection. The reactors run on threads of their own, or
+/// on the scheduler's workers when the system runs weft's scheduler
+/// (embed_reactors). See docs/architecture.md, "Reactor".
 ///
 /// Created and stopped by one owner thread (the node, or a test); nothing is
 /// global. stop() (or the destructor) must run before the actor system it
@@ -72,9 +74,16 @@ public:
   connect(absl::string_view host, std::uint16_t port, absl::Duration timeout,
           framer_factory make_framer, channel_options opts = {});
 
-  /// Number of reactor threads. Any thread.
+  /// Number of reactors. Any thread.
   std::size_t size() const noexcept {
     return reactors_.size();
+  }
+
+  /// Whether the reactors run on the actor system's workers
+  /// (reactor_options::on_workers) rather than on threads of their own.
+  /// Any thread.
+  bool on_workers() const noexcept {
+    return on_workers_;
   }
 
   /// The actor system messages go to. Any thread.
@@ -102,6 +111,7 @@ private:
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<std::size_t> next_reactor_{0};
   std::atomic<bool> stopped_{false};
+  bool on_workers_ = false;
 };
 
 } // namespace weft::io

@@ -14,14 +14,12 @@
 #include "runtime/type_ids.hpp"
 #include "runtime/io/channel.hpp"
 #include "runtime/io/internal/socket_ops.hpp"
+#include "runtime/io/internal/worker_core.hpp"
 #include "runtime/io/listener.hpp"
 
 namespace weft::io::internal {
 
 namespace {
-
-/// epoll tag of the inbox's eventfd; channel and listener ids start at 1.
-constexpr std::uint64_t inbox_tag = 0;
 
 /// Events taken per epoll_wait.
 constexpr int max_events = 256;
@@ -33,48 +31,105 @@ reactor::make(reactor_pool& pool, const reactor_options& opts) {
   unique_fd epoll{::epoll_create1(EPOLL_CLOEXEC)};
   if (!epoll)
     return errno_status("epoll_create1", errno);
-  auto inbox = reactor_inbox::make();
-  if (!inbox.ok())
-    return inbox.status();
-  auto result = std::make_unique<reactor>(pool, opts, std::move(epoll),
-                                          std::move(*inbox));
-  if (!result->watch(result->inbox_->fd(), inbox_tag, EPOLLIN, true))
+  auto spot = parking_spot::make();
+  if (!spot.ok())
+    return spot.status();
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = wake_tag;
+  if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, (*spot)->fd(), &ev) != 0)
     return errno_status("epoll_ctl(eventfd)", errno);
-  return result;
+  auto inbox = std::make_shared<reactor_inbox>(std::move(*spot));
+  return std::make_unique<reactor>(pool, opts, std::move(epoll), nullptr,
+                                   std::move(inbox));
+}
+
+std::unique_ptr<reactor> reactor::make_on(reactor_pool& pool,
+                                          const reactor_options& opts,
+                                          std::shared_ptr<worker_core> core) {
+  auto inbox = std::make_shared<reactor_inbox>(core->spot());
+  return std::make_unique<reactor>(pool, opts, unique_fd{}, std::move(core),
+                                   std::move(inbox));
 }
 
 reactor::reactor(reactor_pool& pool, const reactor_options& opts,
-                 unique_fd epoll, std::shared_ptr<reactor_inbox> inbox)
-  : pool_(pool), opts_(opts), epoll_(std::move(epoll)),
-    inbox_(std::move(inbox)), iov_(iov_max) {}
+                 unique_fd epoll, std::shared_ptr<worker_core> core,
+                 std::shared_ptr<reactor_inbox> inbox)
+  : pool_(pool), opts_(opts), owned_epoll_(std::move(epoll)),
+    epoll_(core ? core->epoll_fd() : owned_epoll_.get()),
+    core_(std::move(core)), inbox_(std::move(inbox)), iov_(iov_max) {}
 
 reactor::~reactor() {
   stop();
 }
 
 void reactor::start() {
+  if (core_) {
+    on_worker_ = true;
+    core_->attach(this);
+    return;
+  }
   thread_ = std::thread{[this] {
     loop();
   }};
 }
 
 void reactor::stop() {
+  if (core_) {
+    if (!on_worker_)
+      return;
+    on_worker_ = false;
+    inbox_->request_stop();
+    if (core_->on_this_thread()) {
+      // Asked from an actor on this very worker: it cannot wait for itself,
+      // and it is between two of the worker's turns, so it closes
+      // everything and takes the reactor back here.
+      stopping_ = true;
+      core_->release_from_this_worker(this);
+      return;
+    }
+    std::unique_lock<std::mutex> guard{detach_mutex_};
+    // A worker always comes back to its reactor between jobs; this bound
+    // only matters if the actor system stopped its workers first, which
+    // reactor_pool's contract forbids.
+    if (!detach_cv_.wait_for(guard, std::chrono::seconds(30),
+                             [this] { return detached_; }))
+      opts_.log.error("io.reactor.stop_timeout",
+                      {{"reason", "the scheduler worker running this "
+                                  "reactor did not let go of it in 30 s"}});
+    return;
+  }
   if (!thread_.joinable())
     return;
   inbox_->request_stop();
   thread_.join();
 }
 
+void reactor::finish_on_worker(caf::execution_unit* unit) {
+  if (finished_)
+    return;
+  finished_ = true;
+  unit_ = unit;
+  shut_down();
+  flush_owners();
+}
+
+void reactor::signal_detached() {
+  std::lock_guard<std::mutex> guard{detach_mutex_};
+  detached_ = true;
+  detach_cv_.notify_all();
+}
+
 bool reactor::watch(int fd, std::uint64_t id, std::uint32_t events, bool add) {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = id;
-  return ::epoll_ctl(epoll_.get(), add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev)
+  return ::epoll_ctl(epoll_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev)
          == 0;
 }
 
 void reactor::unwatch(int fd) {
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
 void reactor::add_timer(clock::time_point deadline, std::uint64_t id) {
@@ -167,34 +222,69 @@ void reactor::run(command& cmd) {
     listeners_.erase(cmd.lst->id());
 }
 
-void reactor::loop() {
-  std::array<epoll_event, max_events> events{};
-  while (!stopping_) {
-    int n = ::epoll_wait(epoll_.get(), events.data(), max_events,
-                         next_timeout_ms());
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
+void reactor::poll(caf::execution_unit* unit, bool may_block,
+                   absl::FunctionRef<bool()> busy, int max_wait_ms,
+                   bool helping) {
+  unit_ = unit;
+  int timeout = 0;
+  bool parked = false;
+  if (may_block) {
+    timeout = next_timeout_ms();
+    if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
+      timeout = max_wait_ms;
+    if (timeout != 0) {
+      // Park first, then look once more: work added after this look
+      // unparks us (parking_spot). A helper (worker_core::help) may have
+      // taken a stop request from the inbox since our last turn.
+      inbox_->spot()->park();
+      parked = true;
+      if (inbox_->pending() || stopping_ || busy())
+        timeout = 0;
+    }
+  }
+  std::array<epoll_event, max_events> events;
+  int n = ::epoll_wait(epoll_, events.data(), max_events, timeout);
+  // Only the thread that parked may leave: a helper's look must not clear
+  // the owner's flag (its next unpark would then not wake it).
+  if (parked)
+    inbox_->spot()->leave();
+  if (n < 0) {
+    if (errno != EINTR) {
       opts_.log.error("io.reactor.epoll_failed",
                       {{"error", errno_status("epoll_wait", errno)}});
-      break;
+      stopping_ = true;
     }
-    for (int i = 0; i < n; ++i) {
-      auto& ev = events[static_cast<std::size_t>(i)];
-      if (ev.data.u64 == inbox_tag) {
-        bool stop_requested = false;
-        auto commands = inbox_->take(stop_requested);
-        for (auto& cmd : commands)
-          run(cmd);
-        if (stop_requested)
-          stopping_ = true;
-      } else {
-        dispatch(ev.data.u64, ev.events);
-      }
-    }
-    fire_timers();
-    flush_owners();
+    n = 0;
   }
+  for (int i = 0; i < n; ++i) {
+    auto& ev = events[static_cast<std::size_t>(i)];
+    if (ev.data.u64 == wake_tag) {
+      // The owner's wake-up: only the owner may reset it. A helper that
+      // took it would leave the owner asleep with its work undone.
+      if (!helping)
+        inbox_->spot()->drain();
+    } else
+      dispatch(ev.data.u64, ev.events);
+  }
+  if (inbox_->pending())
+    run_inbox(unit);
+  fire_timers();
+  flush_owners();
+}
+
+void reactor::run_inbox(caf::execution_unit* unit) {
+  unit_ = unit;
+  bool stop_requested = false;
+  auto commands = inbox_->take(stop_requested);
+  for (auto& cmd : commands)
+    run(cmd);
+  if (stop_requested)
+    stopping_ = true;
+}
+
+void reactor::loop() {
+  while (!stopping_)
+    poll(nullptr, true, [] { return false; });
   shut_down();
   flush_owners();
 }
@@ -202,6 +292,12 @@ void reactor::loop() {
 void reactor::deliver(const caf::actor& owner, caf::message msg) {
   if (!owner)
     return;
+  if (unit_ != nullptr) {
+    // On the running worker's own queue: the actor runs next on this
+    // thread.
+    owner->enqueue(nullptr, caf::make_message_id(), std::move(msg), unit_);
+    return;
+  }
   if (!relay_) {
     owner->enqueue(nullptr, caf::make_message_id(), std::move(msg), nullptr);
     return;

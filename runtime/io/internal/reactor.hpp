@@ -4,13 +4,16 @@
 
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/functional/function_ref.h>
 #include <absl/status/statusor.h>
 #include <absl/types/span.h>
 #include <caf/actor.hpp>
@@ -26,32 +29,77 @@ class reactor_pool;
 
 namespace weft::io::internal {
 
-/// One reactor: an epoll loop on its own thread, woken through its inbox's
-/// eventfd. It owns (through shared_ptrs in its maps) every started channel
-/// and every listener assigned to it, and is the only thread that touches
-/// their sockets. Made and joined by reactor_pool.
+class worker_core;
+
+/// One reactor: an epoll loop, woken through its inbox's parking spot. It
+/// runs either on a thread of its own or between the jobs of one worker of
+/// weft's scheduler (embed_reactors, worker_core). It owns (through
+/// shared_ptrs in its maps) every started channel and every listener
+/// assigned to it, and only the thread running it touches their sockets.
+/// Made and stopped by reactor_pool.
 class reactor {
 public:
   using clock = std::chrono::steady_clock;
 
-  /// Makes the epoll instance and the inbox; the thread starts in start().
+  /// epoll tag of the parking spot's eventfd; channel and listener ids
+  /// start at 1.
+  static constexpr std::uint64_t wake_tag = 0;
+
+  /// A reactor on a thread of its own, started by start().
   static absl::StatusOr<std::unique_ptr<reactor>>
   make(reactor_pool& pool, const reactor_options& opts);
 
+  /// A reactor run by the worker owning `core` (claimed by the caller),
+  /// from start() on.
+  static std::unique_ptr<reactor> make_on(reactor_pool& pool,
+                                          const reactor_options& opts,
+                                          std::shared_ptr<worker_core> core);
+
   reactor(reactor_pool& pool, const reactor_options& opts, unique_fd epoll,
+          std::shared_ptr<worker_core> core,
           std::shared_ptr<reactor_inbox> inbox);
 
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;
 
-  /// Joins the thread if stop() was not called. Owner thread.
+  /// Stops it if stop() was not called. Owner thread.
   ~reactor();
 
-  /// Starts the loop thread. Owner thread, once.
+  /// Starts the loop thread, or hands the reactor to its worker. Owner
+  /// thread, once.
   void start();
 
-  /// Asks the loop to close everything and end, then joins it. Owner thread.
+  /// Asks the reactor to close everything and end, and waits until it has.
+  /// Owner thread (for a reactor on a worker, also that worker's thread).
   void stop();
+
+  // -- the thread running it -------------------------------------------------
+
+  /// One turn: waits for events (only when `may_block` and `busy` says
+  /// there is nothing else to do after parking; at most until the next
+  /// timer, and at most `max_wait_ms` unless that is -1), handles them, runs
+  /// the inbox and the due timers. `unit`: the scheduler worker running it
+  /// (whose queue gets the actors it wakes), or null on a thread of its own.
+  /// `helping`: run by another worker than its own (worker_core::help),
+  /// which never blocks and leaves the owner's wake-up alone.
+  void poll(caf::execution_unit* unit, bool may_block,
+            absl::FunctionRef<bool()> busy, int max_wait_ms = -1,
+            bool helping = false);
+
+  /// Runs the commands posted to the inbox; `unit` as for poll.
+  void run_inbox(caf::execution_unit* unit);
+
+  /// Whether stop was asked for; the runner then calls finish_on_worker
+  /// (or its thread ends).
+  bool stopping() const noexcept {
+    return stopping_;
+  }
+
+  /// Closes everything, on the worker `unit` that ran it.
+  void finish_on_worker(caf::execution_unit* unit);
+
+  /// The worker let go of it: stop() may return. Worker thread, last.
+  void signal_detached();
 
   /// The door for other threads. Any thread.
   const std::shared_ptr<reactor_inbox>& inbox() const noexcept {
@@ -128,10 +176,22 @@ private:
 
   reactor_pool& pool_;
   reactor_options opts_;
-  unique_fd epoll_;
+  /// The epoll set: owned_epoll_'s, or the worker core's.
+  unique_fd owned_epoll_;
+  int epoll_ = -1;
+  /// Set when the reactor runs on a worker.
+  std::shared_ptr<worker_core> core_;
   std::shared_ptr<reactor_inbox> inbox_;
   std::thread thread_;
   bool stopping_ = false;
+  /// A reactor on a worker: whether it was handed over, and when the worker
+  /// let go of it.
+  bool on_worker_ = false;
+  std::mutex detach_mutex_;
+  std::condition_variable detach_cv_;
+  bool detached_ = false;
+  /// finish_on_worker ran.
+  bool finished_ = false;
   // Reactor thread only. Keyed by channel / listener id (never 0, which is
   // the eventfd's tag), so a stale epoll event of a closed socket finds
   // nothing instead of a dangling pointer.
@@ -144,6 +204,8 @@ private:
   /// deliver()'s messages of this turn, and where they go.
   std::vector<std::pair<caf::actor, caf::message>> to_owners_;
   caf::actor relay_;
+  /// The scheduler worker running this turn (poll, run_inbox), if any.
+  caf::execution_unit* unit_ = nullptr;
 };
 
 } // namespace weft::io::internal

@@ -1,5 +1,7 @@
 #include "runtime/config_loader.hpp"
 
+#include <sched.h>
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -224,6 +226,30 @@ TEST(ConfigLoaderTest, IoRelayIsAutoOnOrOff) {
   ASSERT_TRUE(from_env.ok()) << from_env.status();
   EXPECT_EQ(from_env->config.io_relay, "off");
   EXPECT_FALSE(load_config({"--io-relay=sometimes"}, {}).ok());
+}
+
+TEST(ConfigLoaderTest, IoModeIsWorkersOrThreads) {
+  auto defaults = load_config({}, {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->config.io_mode, "workers");
+  auto threads = load_config({"--io-mode=threads"}, {});
+  ASSERT_TRUE(threads.ok()) << threads.status();
+  EXPECT_EQ(threads->config.io_mode, "threads");
+  auto from_env = load_config({}, env_map{{"WEFT_IO_MODE", "threads"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->config.io_mode, "threads");
+  EXPECT_FALSE(load_config({"--io-mode=fibers"}, {}).ok());
+}
+
+TEST(ConfigLoaderTest, DefaultSchedulerThreadsFollowTheAffinityMask) {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof cpus, &cpus), 0);
+  node_config cfg;
+  EXPECT_EQ(cfg.effective_scheduler_threads(),
+            static_cast<std::size_t>(CPU_COUNT(&cpus)));
+  cfg.scheduler_threads = 3;
+  EXPECT_EQ(cfg.effective_scheduler_threads(), 3u);
 }
 
 TEST(ConfigLoaderClusterTest, DefaultsAreAStandaloneNode) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -29,6 +30,7 @@
 #include "runtime/error_bridge.hpp"
 #include "runtime/io/channel.hpp"
 #include "runtime/io/channel_ref.hpp"
+#include "runtime/io/embedded_scheduler.hpp"
 #include "runtime/io/unique_fd.hpp"
 #include "runtime/type_ids.hpp"
 
@@ -42,9 +44,13 @@ constexpr auto patience = 10s;
 
 /// An actor system with weft's message types.
 struct test_system {
-  test_system() {
+  /// `embed`: run weft's scheduler, whose workers run the reactors
+  /// (embed_reactors).
+  explicit test_system(bool embed = false) {
     cfg.set("scheduler.max-threads", 2);
     cfg.add_message_types<caf::id_block::weft>();
+    if (embed)
+      embed_reactors(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
   }
   caf::actor_system_config cfg;
@@ -90,11 +96,14 @@ enum class owner_mode {
   record,      ///< records and consumes
   hoard,       ///< records, never calls consumed()
   reply_close, ///< on the first read: sends `reply`, then close()
+  blocking,    ///< echoes, but first blocks its thread for `block` when a
+               ///< read contains "BLOCK"
 };
 
 struct owner_spec {
   owner_mode mode = owner_mode::echo;
   std::vector<shared_bytes> reply;
+  std::chrono::milliseconds block{0};
 };
 
 /// A channel owner recording into `p`. It outlives io_closed so that a
@@ -110,6 +119,10 @@ inline caf::behavior owner_actor(caf::event_based_actor*,
         ++q.batches;
       });
       switch (spec.mode) {
+        case owner_mode::blocking:
+          if (batch.view().find("BLOCK") != std::string_view::npos)
+            std::this_thread::sleep_for(spec.block);
+          [[fallthrough]];
         case owner_mode::echo:
           chan->send({batch});
           chan->consumed(batch.size());

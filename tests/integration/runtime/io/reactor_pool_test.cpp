@@ -22,19 +22,27 @@ using namespace testing;
 
 constexpr std::size_t max_payload = 8 * 1024 * 1024;
 
-/// Every case runs twice: messages to owners sent one by one, and through
-/// the reactors' relay actors (reactor_options::relay), which must keep
-/// their order (one io_closed, last) just the same.
-class ReactorPoolTest : public ::testing::TestWithParam<bool> {
+/// How reactors hand their messages to owners.
+enum class handoff {
+  direct,  ///< reactor threads, messages sent one by one
+  relay,   ///< reactor threads, through relay actors (reactor_options::relay)
+  workers, ///< reactors run by the scheduler's workers (embed_reactors)
+};
+
+/// Every case runs in each hand-off; each must keep the order of an
+/// owner's messages (one io_closed, last) just the same.
+class ReactorPoolTest : public ::testing::TestWithParam<handoff> {
 protected:
   void SetUp() override {
+    env_ = std::make_unique<test_system>(GetParam() == handoff::workers);
     reactor_options opts;
     opts.threads = 2;
-    opts.relay = GetParam();
+    opts.relay = GetParam() == handoff::relay;
     opts.log = logger{log_level::off};
-    auto started = reactor_pool::start(*env_.sys, opts);
+    auto started = reactor_pool::start(*env_->sys, opts);
     ASSERT_TRUE(started.ok()) << started.status();
     pool_ = std::move(*started);
+    ASSERT_EQ(pool_->on_workers(), GetParam() == handoff::workers);
   }
 
   void TearDown() override {
@@ -48,7 +56,7 @@ protected:
   std::shared_ptr<listener> listen(std::shared_ptr<accepted_set> set,
                                    owner_spec spec = {},
                                    channel_options opts = {}) {
-    auto acceptor = env_.sys->spawn(acceptor_actor, set, spec);
+    auto acceptor = env_->sys->spawn(acceptor_actor, set, spec);
     actors_.push_back(acceptor);
     auto lst = pool_->listen("127.0.0.1", 0, acceptor,
                              length_prefix_framer::factory(max_payload), opts);
@@ -58,12 +66,12 @@ protected:
 
   /// Waits until the owner actor processed everything sent to it so far.
   void barrier(const caf::actor& owner) {
-    caf::scoped_actor self{*env_.sys};
+    caf::scoped_actor self{*env_->sys};
     self->request(owner, patience, ok_atom_v)
       .receive([](ok_atom) {}, [](const caf::error&) {});
   }
 
-  test_system env_;
+  std::unique_ptr<test_system> env_;
   std::unique_ptr<reactor_pool> pool_;
   std::vector<caf::actor> actors_;
 };
@@ -339,7 +347,7 @@ TEST_P(ReactorPoolTest, ConnectedChannelEchoesAndReportsDrainedWrites) {
             "127.0.0.1:" + std::to_string(lst->port()));
   auto p = std::make_shared<probe>();
   p->chan = *chan;
-  auto owner = env_.sys->spawn(owner_actor, *chan, p,
+  auto owner = env_->sys->spawn(owner_actor, *chan, p,
                                owner_spec{owner_mode::record, {}});
   actors_.push_back(owner);
   // Sent before start: queued, written once the channel starts.
@@ -447,10 +455,83 @@ TEST_P(ReactorPoolTest, OwnerDeathAbortsItsChannel) {
     [&] { return p->chan->bytes_queued() == 0 && !p->chan->send({}); }));
 }
 
-INSTANTIATE_TEST_SUITE_P(Handoff, ReactorPoolTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& param) {
-                           return param.param ? "Relay" : "Direct";
-                         });
+TEST_P(ReactorPoolTest, OwnerBlockingItsThreadDoesNotStallOtherConnections) {
+  // An owner that blocks its thread (a handler sleeping or computing for
+  // long) delays its own connection only. With reactors on the workers, the
+  // blocked worker's sockets are served by the other worker in the
+  // meantime (worker_core::help).
+  constexpr auto block = std::chrono::milliseconds(1500);
+  auto set = std::make_shared<accepted_set>();
+  owner_spec spec;
+  spec.mode = owner_mode::blocking;
+  spec.block = block;
+  auto lst = listen(set, spec);
+  ASSERT_NE(lst, nullptr);
+  constexpr std::size_t connections = 6;
+  std::vector<std::unique_ptr<raw_client>> clients;
+  for (std::size_t i = 0; i < connections; ++i) {
+    clients.push_back(std::make_unique<raw_client>(lst->port()));
+    ASSERT_TRUE(clients.back()->connected());
+    auto hello = units_of({"hello"});
+    ASSERT_TRUE(clients.back()->write_all(hello));
+    std::string echoed;
+    ASSERT_TRUE(clients.back()->read_exact(echoed, hello.size()));
+  }
+  auto blocking = units_of({"BLOCK"});
+  ASSERT_TRUE(clients[0]->write_all(blocking));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto started = std::chrono::steady_clock::now();
+  for (std::size_t i = 1; i < connections; ++i) {
+    auto ping = units_of({payload_of(100, static_cast<std::uint32_t>(i))});
+    ASSERT_TRUE(clients[i]->write_all(ping));
+    std::string echoed;
+    ASSERT_TRUE(clients[i]->read_exact(echoed, ping.size())) << "client " << i;
+    EXPECT_EQ(echoed, as_string(ping));
+  }
+  // Every other connection answered while the owner still blocks.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, block / 2);
+  std::string echoed;
+  ASSERT_TRUE(clients[0]->read_exact(echoed, blocking.size()));
+  EXPECT_EQ(echoed, as_string(blocking));
+}
+
+TEST_P(ReactorPoolTest, SecondPoolOnTheSameSystemRunsOnThreads) {
+  // The workers run one pool's reactors; another pool gets threads.
+  reactor_options opts;
+  opts.threads = 1;
+  opts.log = logger{log_level::off};
+  auto second = reactor_pool::start(*env_->sys, opts);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE((*second)->on_workers());
+  auto set = std::make_shared<accepted_set>();
+  auto acceptor = env_->sys->spawn(acceptor_actor, set, owner_spec{});
+  actors_.push_back(acceptor);
+  auto lst = (*second)->listen("127.0.0.1", 0, acceptor,
+                               length_prefix_framer::factory(max_payload));
+  ASSERT_TRUE(lst.ok()) << lst.status();
+  raw_client client{(*lst)->port()};
+  auto unit = units_of({"second pool"});
+  ASSERT_TRUE(client.write_all(unit));
+  std::string echoed;
+  ASSERT_TRUE(client.read_exact(echoed, unit.size()));
+  EXPECT_EQ(echoed, as_string(unit));
+  (*second)->stop();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+  Handoff, ReactorPoolTest,
+  ::testing::Values(handoff::direct, handoff::relay, handoff::workers),
+  [](const ::testing::TestParamInfo<handoff>& param) {
+    switch (param.param) {
+      case handoff::direct:
+        return "Direct";
+      case handoff::relay:
+        return "Relay";
+      case handoff::workers:
+        return "Workers";
+    }
+    return "Unknown";
+  });
 
 } // namespace
 } // namespace weft::io
