@@ -8,7 +8,8 @@
 # usage: tests/bench/run_binary_bench.sh [BUILD_DIR]      (default: build-bench)
 # env:   CELL_SECONDS (3) and WARMUP_SECONDS (0.5) per echo cell,
 #        WEFTD_FLAGS (extra weftd flags, unquoted words),
-#        BULK_BYTES (1 GiB), IDLE_CONNS (10000), BROKERS (1; 0 skips them).
+#        BULK_BYTES (1 GiB), IDLE_CONNS (10000), BROKERS (1; 0 skips them),
+#        SERVER_CORE (0) and CLIENT_CORE (1) for the pinned cells.
 #
 # Everything listens on 127.0.0.1 with port 0; every process started here is
 # stopped on exit.
@@ -100,6 +101,39 @@ if [[ $brokers == 1 ]]; then
         "$(ratio "${h:-0}" "${r:-0}")"
     done
   done
+fi
+
+# Pinned: weftd (all its threads) and the reference each on SERVER_CORE,
+# the load generator on CLIENT_CORE, so that neither server shares a core
+# with the load (the unpinned cells above let weftd's two workers and the
+# load generator contend for two cores; the reference has one thread).
+server_core=${SERVER_CORE:-0}
+client_core=${CLIENT_CORE:-1}
+if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
+  echo
+  echo "## 1c. Pinned: servers on core $server_core, load on core $client_core (16 B, 100 connections)"
+  start weftd_pinned 'address=127\.0\.0\.1:[0-9]+' taskset -c "$server_core" \
+    "$bin/weftd" "${weftd_flags[@]}"
+  pinned_port=$port; pinned_pid=$pid
+  start ref_pinned 'listening [0-9]+' taskset -c "$server_core" "$bin/weft_echo_ref"
+  ref_pinned_port=$port; ref_pinned_pid=$pid
+  printf '%-26s %10s %10s %7s  %-17s %-17s\n' cell weft ref ratio "weft p50/p99" "ref p50/p99"
+  for inflight in 1 16; do
+    args=(echo --size 16 --conns 100 --inflight "$inflight"
+      --warmup "$warmup_s" --duration "$cell_s")
+    w=$(timeout 120 taskset -c "$client_core" "$bin/weft_load" "${args[@]}" \
+      --port "$pinned_port" --max-seconds 100 2>>"$tmp/load.err" || true)
+    r=$(timeout 120 taskset -c "$client_core" "$bin/weft_load" "${args[@]}" \
+      --port "$ref_pinned_port" --max-seconds 100 2>>"$tmp/load.err" || true)
+    wr=$(field "$w" msgs_per_s); rr=$(field "$r" msgs_per_s)
+    printf '%-26s %10s %10s %7s  %-17s %-17s\n' "16B x100 conns x${inflight}" \
+      "${wr:-0}" "${rr:-0}" "$(ratio "${wr:-0}" "${rr:-0}")" \
+      "$(field "$w" p50_us)/$(field "$w" p99_us)" \
+      "$(field "$r" p50_us)/$(field "$r" p99_us)"
+    summary+=("echo 16B x100 conns x${inflight} in flight, pinned: $(ratio "${wr:-0}" "${rr:-0}")x")
+  done
+  stop "$pinned_pid"
+  stop "$ref_pinned_pid"
 fi
 
 echo

@@ -142,25 +142,34 @@ private:
   /// released here.
   void detach_locked(reactor* r);
 
-  std::mutex mutex_;
-  std::deque<caf::resumable*> jobs_;
-  std::atomic<std::size_t> queued_{0};
+  // Fields are grouped by who writes them, one cache line per group, so
+  // that a worker's turns do not keep invalidating what the others read.
+
+  // Set at start, then the owner's own.
   unique_fd epoll_;
   std::shared_ptr<parking_spot> spot_;
-  std::atomic<reactor*> attached_{nullptr};
   std::atomic<bool> claimed_{false};
-  std::atomic<bool> in_reactor_{false};
-  /// Calls of next_job so far: a worker whose count stands still while it
-  /// is not parked is inside one long job.
-  std::atomic<std::uint64_t> turns_{0};
-  /// What this worker last saw of the others' turns, and since when.
-  std::vector<std::uint64_t> seen_turns_;
-  std::vector<clock::time_point> seen_since_;
   std::atomic<std::thread::id> thread_{};
   /// This worker as CAF's execution unit; set at its first turn.
   caf::execution_unit* unit_ = nullptr;
   /// Jobs run since the reactor last polled its sockets.
   unsigned since_poll_ = 0;
+  /// What this worker last saw of the others' turns, and since when.
+  std::vector<std::uint64_t> seen_turns_;
+  std::vector<clock::time_point> seen_since_;
+
+  /// The run queue: the owner, enqueueing threads and stealers.
+  alignas(64) std::mutex mutex_;
+  std::deque<caf::resumable*> jobs_;
+  std::atomic<std::size_t> queued_{0};
+
+  /// The reactor and its lock: the owner, helpers, attach and detach.
+  alignas(64) std::atomic<reactor*> attached_{nullptr};
+  std::atomic<bool> in_reactor_{false};
+
+  /// Turns of next_job so far, the owner's every turn: a worker whose
+  /// count stands still while it is not parked is inside one long job.
+  alignas(64) std::atomic<std::uint64_t> turns_{0};
 };
 
 } // namespace weft::io::internal
