@@ -41,7 +41,7 @@ struct node_config {
   /// "workers": each CAF scheduler thread also runs one reactor between its
   /// jobs (io::embed_reactors); "threads": reactors on threads of their own
   /// (io_threads, io_relay).
-  std::string io_mode = "workers";
+  std::string io_mode = "threads";
   /// Reactor (socket I/O) threads with io_mode "threads"; 0 means one per
   /// core.
   std::size_t io_threads = 0;

@@ -28,34 +28,40 @@ namespace {
 
 using testing::start_loopback_node;
 
-/// Counts events of one name on a node's bus; waits for a count.
+/// Counts events of one name on a node's bus; waits for a count. The
+/// count lives in a shared_ptr the subscriber holds: a late event (a node
+/// going down while the test ends) may arrive after the counter is gone.
 class event_counter {
 public:
-  event_counter(const node& n, absl::string_view name) {
-    auto sub = n.events().on(name, [this](const event& ev) {
-      absl::MutexLock lock{&mu_};
-      ++count_;
-      last_ = ev.attributes;
+  event_counter(const node& n, absl::string_view name)
+    : state_(std::make_shared<state>()) {
+    auto sub = n.events().on(name, [st = state_](const event& ev) {
+      absl::MutexLock lock{&st->mu};
+      ++st->count;
+      st->last = ev.attributes;
     });
     EXPECT_TRUE(sub.ok()) << sub.status();
   }
 
   /// True once at least `n` events arrived, within `timeout`.
   bool wait_for(int n, absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock{&mu_};
-    auto reached = [this, n] { return count_ >= n; };
-    return mu_.AwaitWithTimeout(absl::Condition{&reached}, timeout);
+    absl::MutexLock lock{&state_->mu};
+    auto reached = [this, n] { return state_->count >= n; };
+    return state_->mu.AwaitWithTimeout(absl::Condition{&reached}, timeout);
   }
 
   event_attributes last() {
-    absl::MutexLock lock{&mu_};
-    return last_;
+    absl::MutexLock lock{&state_->mu};
+    return state_->last;
   }
 
 private:
-  absl::Mutex mu_;
-  int count_ = 0;
-  event_attributes last_;
+  struct state {
+    absl::Mutex mu;
+    int count = 0;
+    event_attributes last;
+  };
+  std::shared_ptr<state> state_;
 };
 
 std::unique_ptr<node> start_gateway() {

@@ -15,6 +15,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/integration/http/raw_http.hpp"
 #include "tests/integration/process.hpp"
 
 namespace weft {
@@ -38,6 +39,31 @@ TEST(WeftdProcessTest, SigtermDrainsAndExitsZeroWithinDeadline) {
   EXPECT_LT(std::chrono::steady_clock::now() - sent, 3s);
   EXPECT_THAT(weftd.output(), HasSubstr("event=node.stopping signal=SIGTERM"));
   EXPECT_THAT(weftd.output(), HasSubstr("event=node.stopped"));
+}
+
+TEST(WeftdProcessTest, ReactorsOnTheWorkersServeHttpAndDrain) {
+  // --io-mode workers: the scheduler's workers run the reactors.
+  child_process weftd{bin_path("weftd"),
+                      {"--io-mode=workers", "--tcp-listen=127.0.0.1:0",
+                       "--http-listen=127.0.0.1:0", "--drain-timeout=2s"}};
+  auto line = weftd.wait_for_line("event=http.listening", 10s);
+  ASSERT_TRUE(line.has_value()) << weftd.output();
+  ASSERT_TRUE(weftd.wait_for_line("event=node.started", 10s)) << weftd.output();
+  auto colon = line->rfind(':');
+  ASSERT_NE(colon, std::string::npos);
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(line->substr(colon + 1), &port)) << *line;
+  for (int i = 0; i < 20; ++i) {
+    auto reply = weft::testing::round_trip(
+      static_cast<std::uint16_t>(port),
+      "GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ASSERT_THAT(reply, HasSubstr("200 OK"));
+    EXPECT_THAT(reply, HasSubstr("Hello, World!"));
+  }
+  weftd.signal(SIGTERM);
+  auto code = weftd.wait_exit(2s + 1s);
+  ASSERT_TRUE(code.has_value()) << "weftd did not exit:\n" << weftd.output();
+  EXPECT_EQ(*code, 0) << weftd.output();
 }
 
 TEST(WeftdProcessTest, SigintAlsoDrains) {

@@ -231,13 +231,13 @@ TEST(ConfigLoaderTest, IoRelayIsAutoOnOrOff) {
 TEST(ConfigLoaderTest, IoModeIsWorkersOrThreads) {
   auto defaults = load_config({}, {});
   ASSERT_TRUE(defaults.ok()) << defaults.status();
-  EXPECT_EQ(defaults->config.io_mode, "workers");
-  auto threads = load_config({"--io-mode=threads"}, {});
-  ASSERT_TRUE(threads.ok()) << threads.status();
-  EXPECT_EQ(threads->config.io_mode, "threads");
-  auto from_env = load_config({}, env_map{{"WEFT_IO_MODE", "threads"}});
+  EXPECT_EQ(defaults->config.io_mode, "threads");
+  auto workers = load_config({"--io-mode=workers"}, {});
+  ASSERT_TRUE(workers.ok()) << workers.status();
+  EXPECT_EQ(workers->config.io_mode, "workers");
+  auto from_env = load_config({}, env_map{{"WEFT_IO_MODE", "workers"}});
   ASSERT_TRUE(from_env.ok()) << from_env.status();
-  EXPECT_EQ(from_env->config.io_mode, "threads");
+  EXPECT_EQ(from_env->config.io_mode, "workers");
   EXPECT_FALSE(load_config({"--io-mode=fibers"}, {}).ok());
 }
 
