@@ -68,12 +68,19 @@ TEST_F(ServicesTest, BackgroundTaskFromAHandlerRunsAfterTheReply) {
 }
 
 TEST_F(ServicesTest, LifecycleEventsReachSubscribers) {
-  absl::Mutex mu;
-  std::vector<std::string> seen;
-  auto record = [&](const event& ev) {
-    absl::MutexLock lock{&mu};
-    seen.push_back(absl::StrCat(ev.name, ":", ev.attribute("protocol"), ":",
-                                ev.attribute("route")));
+  // Shared with the subscriber: an event may still arrive after the test
+  // body returns, while the node lives on in the fixture.
+  struct record_state {
+    absl::Mutex mu;
+    std::vector<std::string> seen;
+  };
+  auto state = std::make_shared<record_state>();
+  auto& mu = state->mu;
+  auto& seen = state->seen;
+  auto record = [state](const event& ev) {
+    absl::MutexLock lock{&state->mu};
+    state->seen.push_back(absl::StrCat(ev.name, ":", ev.attribute("protocol"),
+                                       ":", ev.attribute("route")));
   };
   for (auto name : {lifecycle::connection_opened, lifecycle::connection_closed,
                     lifecycle::route_registered, lifecycle::node_started})

@@ -485,14 +485,22 @@ TEST_F(HttpGatewayTest, CurlFollowsHandlerEventsAndResumes) {
 }
 
 TEST_F(HttpGatewayTest, ConnectionsAreAnnouncedOnTheEventBus) {
-  std::mutex mutex;
-  std::condition_variable arrived;
-  std::vector<weft::event> seen;
-  auto record = [&](const weft::event& ev) {
-    std::lock_guard<std::mutex> guard{mutex};
+  // Shared with the subscriber: an event may still arrive after the test
+  // body returns, while the node lives on in the fixture.
+  struct record_state {
+    std::mutex mutex;
+    std::condition_variable arrived;
+    std::vector<weft::event> seen;
+  };
+  auto state = std::make_shared<record_state>();
+  auto& mutex = state->mutex;
+  auto& arrived = state->arrived;
+  auto& seen = state->seen;
+  auto record = [state](const weft::event& ev) {
+    std::lock_guard<std::mutex> guard{state->mutex};
     if (ev.attribute("protocol") == "http")
-      seen.push_back(ev);
-    arrived.notify_all();
+      state->seen.push_back(ev);
+    state->arrived.notify_all();
   };
   for (auto name :
        {weft::lifecycle::connection_opened, weft::lifecycle::connection_closed})
