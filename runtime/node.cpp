@@ -32,13 +32,36 @@
 
 namespace weft {
 
+namespace {
+
+/// Whether this process may run on one CPU only (its affinity mask).
+bool one_cpu_only() {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (::sched_getaffinity(0, sizeof cpus, &cpus) != 0)
+    return false;
+  return CPU_COUNT(&cpus) == 1;
+}
+
+/// --io-mode: "auto" runs the reactors on the workers when the process may
+/// run on one CPU only, where reading a connection and running its actor
+/// cannot overlap anyway and one thread saves every hand-off
+/// (docs/configuration.md).
+bool reactors_on_workers(const std::string& mode) {
+  if (mode == "auto")
+    return one_cpu_only();
+  return mode == "workers";
+}
+
+} // namespace
+
 /// The CAF config must outlive the system built from it; both live here.
 struct node::system_holder {
   explicit system_holder(const node_config& cfg) {
     caf_config.set("scheduler.max-threads", cfg.effective_scheduler_threads());
     caf_config.set("scheduler.policy", caf::atom_from_string(cfg.scheduler_policy));
     caf_config.add_message_types<caf::id_block::weft>();
-    if (cfg.io_mode == "workers")
+    if (reactors_on_workers(cfg.io_mode))
       io::embed_reactors(caf_config);
     if (cfg.clustered()) {
       // The middleman (BASP) only for nodes that listen for or join others:
@@ -120,11 +143,7 @@ namespace {
 bool relay_wanted(const std::string& mode) {
   if (mode != "auto")
     return mode == "on";
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  if (::sched_getaffinity(0, sizeof cpus, &cpus) != 0)
-    return false;
-  return CPU_COUNT(&cpus) == 1;
+  return one_cpu_only();
 }
 
 } // namespace
@@ -153,7 +172,7 @@ absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
   if (!result->root_)
     return make_status(errc::internal, "cannot spawn the node actor");
   io::reactor_options io_opts;
-  io_opts.on_workers = result->config_.io_mode == "workers";
+  io_opts.on_workers = reactors_on_workers(result->config_.io_mode);
   io_opts.threads = result->config_.io_threads;
   io_opts.relay = relay_wanted(result->config_.io_relay);
   io_opts.log = log;

@@ -309,9 +309,10 @@ std::vector<config_option> node_options() {
   options.push_back(choice_option(
     "io-mode", "MODE",
     "where sockets are served: workers (each scheduler thread runs one "
-    "reactor between its jobs) or threads (reactor threads of their own, "
-    "--io-threads)",
-    &node_config::io_mode, {"workers", "threads"}));
+    "reactor between its jobs), threads (reactor threads of their own, "
+    "--io-threads), or auto (workers when the process may run on one CPU "
+    "only)",
+    &node_config::io_mode, {"auto", "workers", "threads"}));
   options.push_back(count_option(
     "io-threads", "socket reactor threads with --io-mode threads; 0 is one "
     "per core",

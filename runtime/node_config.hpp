@@ -40,8 +40,9 @@ struct node_config {
   absl::Duration drain_timeout = absl::Seconds(5);
   /// "workers": each CAF scheduler thread also runs one reactor between its
   /// jobs (io::embed_reactors); "threads": reactors on threads of their own
-  /// (io_threads, io_relay).
-  std::string io_mode = "threads";
+  /// (io_threads, io_relay); "auto": workers when the process may run on
+  /// one CPU only (its affinity mask), else threads.
+  std::string io_mode = "auto";
   /// Reactor (socket I/O) threads with io_mode "threads"; 0 means one per
   /// core.
   std::size_t io_threads = 0;

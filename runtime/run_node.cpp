@@ -95,6 +95,7 @@ int run_node(int argc, char** argv, const node_setup& setup,
            {{"name", cfg.name},
             {"version", version_string},
             {"scheduler_threads", cfg.effective_scheduler_threads()},
+            {"io", n.reactors().on_workers() ? "workers" : "threads"},
             {"config", loaded->config_file.value_or("none")},
             {"drain_timeout", cfg.drain_timeout}});
   int sig = 0;

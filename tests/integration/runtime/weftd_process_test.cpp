@@ -66,6 +66,40 @@ TEST(WeftdProcessTest, ReactorsOnTheWorkersServeHttpAndDrain) {
   EXPECT_EQ(*code, 0) << weftd.output();
 }
 
+TEST(WeftdProcessTest, IoModeAutoPicksWorkersOnOneCpuOnly) {
+  // weftd inherits this thread's affinity mask.
+  cpu_set_t saved;
+  CPU_ZERO(&saved);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof saved, &saved), 0);
+  if (CPU_COUNT(&saved) < 2)
+    GTEST_SKIP() << "needs two CPUs to compare";
+  std::size_t first = 0;
+  while (!CPU_ISSET(first, &saved))
+    ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
+  child_process pinned{bin_path("weftd"), {"--tcp-listen=127.0.0.1:0",
+                                           "--http-listen=127.0.0.1:0"}};
+  ASSERT_EQ(::sched_setaffinity(0, sizeof saved, &saved), 0);
+  auto line = pinned.wait_for_line("event=node.started", 10s);
+  ASSERT_TRUE(line.has_value()) << pinned.output();
+  EXPECT_THAT(*line, HasSubstr("scheduler_threads=1"));
+  EXPECT_THAT(*line, HasSubstr("io=workers"));
+  child_process unpinned{bin_path("weftd"), {"--tcp-listen=127.0.0.1:0",
+                                             "--http-listen=127.0.0.1:0"}};
+  line = unpinned.wait_for_line("event=node.started", 10s);
+  ASSERT_TRUE(line.has_value()) << unpinned.output();
+  EXPECT_THAT(*line, HasSubstr("io=threads"));
+  for (auto* p : {&pinned, &unpinned}) {
+    p->signal(SIGTERM);
+    auto code = p->wait_exit(6s);
+    ASSERT_TRUE(code.has_value()) << p->output();
+    EXPECT_EQ(*code, 0) << p->output();
+  }
+}
+
 TEST(WeftdProcessTest, SigintAlsoDrains) {
   child_process weftd{bin_path("weftd"),
                       {"--tcp-listen=127.0.0.1:0", "--http-listen=127.0.0.1:0"}};

@@ -228,10 +228,13 @@ TEST(ConfigLoaderTest, IoRelayIsAutoOnOrOff) {
   EXPECT_FALSE(load_config({"--io-relay=sometimes"}, {}).ok());
 }
 
-TEST(ConfigLoaderTest, IoModeIsWorkersOrThreads) {
+TEST(ConfigLoaderTest, IoModeIsAutoWorkersOrThreads) {
   auto defaults = load_config({}, {});
   ASSERT_TRUE(defaults.ok()) << defaults.status();
-  EXPECT_EQ(defaults->config.io_mode, "threads");
+  EXPECT_EQ(defaults->config.io_mode, "auto");
+  auto threads = load_config({"--io-mode=threads"}, {});
+  ASSERT_TRUE(threads.ok()) << threads.status();
+  EXPECT_EQ(threads->config.io_mode, "threads");
   auto workers = load_config({"--io-mode=workers"}, {});
   ASSERT_TRUE(workers.ok()) << workers.status();
   EXPECT_EQ(workers->config.io_mode, "workers");
