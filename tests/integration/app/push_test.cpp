@@ -260,9 +260,16 @@ TEST_F(PushTest, SlowConsumersAreEvictedWhileOthersKeepUp) {
   };
   auto done = fleet.pump_until(readers_done, absl::Seconds(60));
   std::size_t closed = 0;
-  for (std::size_t i = 10; i < 100; ++i)
-    closed += fleet.members()[i].closed ? 1u : 0u;
-  ASSERT_TRUE(done) << closed << " readers were closed";
+  std::string behind;
+  for (std::size_t i = 10; i < 100; ++i) {
+    auto& m = fleet.members()[i];
+    closed += m.closed ? 1u : 0u;
+    if (m.pushes.size() < static_cast<std::size_t>(pushes))
+      absl::StrAppend(&behind, " #", i, ":", m.pushes.size(),
+                      m.closed ? "(closed)" : "");
+  }
+  ASSERT_TRUE(done) << closed << " readers were closed; behind (reader:"
+                    << "pushes):" << behind;
   // Every reader got every push, in order and promptly.
   absl::Duration worst = absl::ZeroDuration();
   for (std::size_t i = 10; i < 100; ++i) {
