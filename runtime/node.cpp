@@ -36,11 +36,7 @@ namespace {
 
 /// Whether this process may run on one CPU only (its affinity mask).
 bool one_cpu_only() {
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  if (::sched_getaffinity(0, sizeof cpus, &cpus) != 0)
-    return false;
-  return CPU_COUNT(&cpus) == 1;
+  return usable_cpus() == 1;
 }
 
 /// --io-mode: "auto" runs the reactors on the workers when the process may

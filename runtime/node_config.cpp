@@ -217,10 +217,12 @@ absl::StatusOr<std::uint64_t> parse_size(absl::string_view text) {
 }
 
 std::size_t node_config::effective_scheduler_threads() const {
-  if (scheduler_threads != 0)
-    return scheduler_threads;
-  // The CPUs this process may run on (taskset, a container's cpuset), not
-  // the machine's: two workers time-sliced on one CPU only add latency.
+  // The CPUs this process may run on, not the machine's: two workers
+  // time-sliced on one CPU only add latency.
+  return scheduler_threads != 0 ? scheduler_threads : usable_cpus();
+}
+
+std::size_t usable_cpus() {
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
   if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 0)

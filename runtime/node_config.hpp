@@ -131,10 +131,14 @@ struct node_config {
     return !node_listen.empty() || !join.empty();
   }
 
-  /// Returns scheduler_threads, or when it is 0 the number of CPUs this
-  /// process may run on (its affinity mask).
+  /// Returns scheduler_threads, or when it is 0 usable_cpus().
   std::size_t effective_scheduler_threads() const;
 };
+
+/// The CPUs this process may run on (its affinity mask: taskset, a
+/// container's cpuset), or the machine's count if that is unknown; at
+/// least 1.
+std::size_t usable_cpus();
 
 /// One configurable option: its name is the flag (`--drain-timeout`), the
 /// config-file key (`drain-timeout = 5s`) and, upper-cased with `_` for `-`

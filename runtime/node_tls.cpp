@@ -47,34 +47,20 @@ namespace {
 
 // -- RAII for OpenSSL objects ------------------------------------------------
 
-struct ssl_ctx_deleter {
-  void operator()(SSL_CTX* ptr) const noexcept {
-    SSL_CTX_free(ptr);
+/// A unique_ptr deleter calling the C library's `Free`.
+template <auto Free>
+struct free_with {
+  template <class T>
+  void operator()(T* ptr) const noexcept {
+    Free(ptr);
   }
 };
-using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, ssl_ctx_deleter>;
 
-struct x509_store_ctx_deleter {
-  void operator()(X509_STORE_CTX* ptr) const noexcept {
-    X509_STORE_CTX_free(ptr);
-  }
-};
+using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, free_with<SSL_CTX_free>>;
 using x509_store_ctx_ptr
-  = std::unique_ptr<X509_STORE_CTX, x509_store_ctx_deleter>;
-
-struct bio_deleter {
-  void operator()(BIO* ptr) const noexcept {
-    BIO_free(ptr);
-  }
-};
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
-
-struct file_deleter {
-  void operator()(std::FILE* ptr) const noexcept {
-    std::fclose(ptr);
-  }
-};
-using file_ptr = std::unique_ptr<std::FILE, file_deleter>;
+  = std::unique_ptr<X509_STORE_CTX, free_with<X509_STORE_CTX_free>>;
+using bio_ptr = std::unique_ptr<BIO, free_with<BIO_free>>;
+using file_ptr = std::unique_ptr<std::FILE, free_with<::fclose>>;
 
 // -- error text
 // ----------------------------------------------------------------
@@ -365,18 +351,7 @@ private:
   int fd_;
 };
 
-struct ssl_deleter {
-  void operator()(SSL* ptr) const noexcept {
-    SSL_free(ptr);
-  }
-};
-using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
-
-struct addrinfo_deleter {
-  void operator()(addrinfo* ptr) const noexcept {
-    freeaddrinfo(ptr);
-  }
-};
+using ssl_ptr = std::unique_ptr<SSL, free_with<SSL_free>>;
 
 using probe_clock = std::chrono::steady_clock;
 
@@ -412,7 +387,7 @@ absl::StatusOr<unique_fd> tcp_connect(const std::string& host, uint16_t port,
     return make_status(
       errc::unavailable,
       absl::StrCat("cannot resolve '", host, "': ", ::gai_strerror(rc)));
-  std::unique_ptr<addrinfo, addrinfo_deleter> list{raw};
+  std::unique_ptr<addrinfo, free_with<freeaddrinfo>> list{raw};
   std::string last_error = "no address";
   for (auto* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
     unique_fd fd{::socket(ai->ai_family,

@@ -84,7 +84,6 @@ void reactor::stop() {
       // Asked from an actor on this very worker: it cannot wait for itself,
       // and it is between two of the worker's turns, so it closes
       // everything and takes the reactor back here.
-      stopping_ = true;
       core_->release_from_this_worker(this);
       return;
     }
@@ -106,9 +105,6 @@ void reactor::stop() {
 }
 
 void reactor::finish_on_worker(caf::execution_unit* unit) {
-  if (finished_)
-    return;
-  finished_ = true;
   unit_ = unit;
   shut_down();
   flush_owners();

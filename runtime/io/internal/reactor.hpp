@@ -95,7 +95,8 @@ public:
     return stopping_;
   }
 
-  /// Closes everything, on the worker `unit` that ran it.
+  /// Closes everything, on the worker `unit` that ran it; once, when its
+  /// worker takes it back.
   void finish_on_worker(caf::execution_unit* unit);
 
   /// The worker let go of it: stop() may return. Worker thread, last.
@@ -190,8 +191,6 @@ private:
   std::mutex detach_mutex_;
   std::condition_variable detach_cv_;
   bool detached_ = false;
-  /// finish_on_worker ran.
-  bool finished_ = false;
   // Reactor thread only. Keyed by channel / listener id (never 0, which is
   // the eventfd's tag), so a stale epoll event of a closed socket finds
   // nothing instead of a dangling pointer.

@@ -49,12 +49,14 @@ std::shared_ptr<worker_core> worker_core::make() {
 worker_core::worker_core(unique_fd epoll, std::shared_ptr<parking_spot> spot)
   : epoll_(std::move(epoll)), spot_(std::move(spot)) {}
 
+std::size_t worker_core::append(caf::resumable* job) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  jobs_.push_back(job);
+  return queued_.fetch_add(1) + 1;
+}
+
 void worker_core::push_and_wake(caf::resumable* job) {
-  {
-    std::lock_guard<std::mutex> guard{mutex_};
-    jobs_.push_back(job);
-    queued_.fetch_add(1);
-  }
+  append(job);
   spot_->unpark();
 }
 
@@ -79,28 +81,21 @@ void worker_core::attach(reactor* r) noexcept {
 
 void worker_core::push_local(caf::resumable* job, std::size_t self,
                              std::size_t count, core_at cores) {
-  std::size_t now = 0;
-  {
-    std::lock_guard<std::mutex> guard{mutex_};
-    jobs_.push_back(job);
-    now = queued_.fetch_add(1) + 1;
-  }
-  if (now < spare_jobs || count < 2)
+  if (append(job) < spare_jobs)
     return;
-  for (std::size_t i = 1; i < count; ++i) {
-    auto& other = cores((self + i) % count);
-    if (other.spot_->parked()) {
-      other.spot_->unpark();
-      return;
-    }
-  }
+  for_others(self, count, cores, [](worker_core& other) {
+    if (!other.spot_->parked())
+      return false;
+    other.spot_->unpark();
+    return true;
+  });
 }
 
-caf::resumable* worker_core::pop(std::size_t keep) {
-  if (queued_.load(std::memory_order_relaxed) <= keep)
+caf::resumable* worker_core::pop() {
+  if (queued_.load(std::memory_order_relaxed) == 0)
     return nullptr;
   std::lock_guard<std::mutex> guard{mutex_};
-  if (jobs_.size() <= keep)
+  if (jobs_.empty())
     return nullptr;
   auto* job = jobs_.front();
   jobs_.pop_front();
@@ -110,38 +105,34 @@ caf::resumable* worker_core::pop(std::size_t keep) {
 
 caf::resumable* worker_core::steal_from(std::size_t self, std::size_t count,
                                         core_at cores) {
-  for (std::size_t i = 1; i < count; ++i) {
-    auto& victim = cores((self + i) % count);
+  caf::resumable* job = nullptr;
+  for_others(self, count, cores, [&job](worker_core& victim) {
     if (victim.queued_.load(std::memory_order_relaxed) < spare_jobs)
-      continue;
+      return false;
     std::lock_guard<std::mutex> guard{victim.mutex_};
     if (victim.jobs_.size() < spare_jobs)
-      continue;
-    auto* job = victim.jobs_.back();
+      return false;
+    job = victim.jobs_.back();
     victim.jobs_.pop_back();
     victim.queued_.fetch_sub(1);
-    return job;
-  }
-  return nullptr;
+    return true;
+  });
+  return job;
 }
 
 bool worker_core::others_have_spare(std::size_t self, std::size_t count,
-                                    core_at cores) const {
-  for (std::size_t i = 1; i < count; ++i)
-    if (cores((self + i) % count).queued_.load() >= spare_jobs)
-      return true;
-  return false;
+                                    core_at cores) {
+  return for_others(self, count, cores, [](worker_core& other) {
+    return other.queued_.load() >= spare_jobs;
+  });
 }
 
 bool worker_core::others_running(std::size_t self, std::size_t count,
-                                 core_at cores) const {
-  for (std::size_t i = 1; i < count; ++i) {
-    auto& other = cores((self + i) % count);
-    if (!other.spot_->parked()
-        && other.attached_.load(std::memory_order_relaxed) != nullptr)
-      return true;
-  }
-  return false;
+                                 core_at cores) {
+  return for_others(self, count, cores, [](worker_core& other) {
+    return !other.spot_->parked()
+           && other.attached_.load(std::memory_order_relaxed) != nullptr;
+  });
 }
 
 void worker_core::enter() noexcept {
@@ -149,20 +140,21 @@ void worker_core::enter() noexcept {
     std::this_thread::yield(); // a helper's visit is one short poll
 }
 
-void worker_core::detach_locked(reactor* r) {
+void worker_core::take_back_locked(reactor* r) {
   r->finish_on_worker(unit_);
   attached_.store(nullptr);
   claimed_.store(false);
   leave();
+}
+
+void worker_core::detach_locked(reactor* r) {
+  take_back_locked(r);
   r->signal_detached(); // last: the reactor may be gone right after
 }
 
 void worker_core::release_from_this_worker(reactor* r) {
   enter();
-  r->finish_on_worker(unit_);
-  attached_.store(nullptr);
-  claimed_.store(false);
-  leave();
+  take_back_locked(r);
 }
 
 void worker_core::sleep(caf::execution_unit* unit, std::size_t self,

@@ -117,13 +117,27 @@ public:
 private:
   using clock = std::chrono::steady_clock;
 
-  caf::resumable* pop(std::size_t keep = 0);
+  /// Queues `job`; returns how many jobs are queued now.
+  std::size_t append(caf::resumable* job);
+  caf::resumable* pop();
   caf::resumable* steal_from(std::size_t self, std::size_t count,
                              core_at cores);
-  bool others_have_spare(std::size_t self, std::size_t count,
-                         core_at cores) const;
-  bool others_running(std::size_t self, std::size_t count,
-                      core_at cores) const;
+
+  /// Calls `f` on every other worker's core, from the next one round,
+  /// until it returns true; returns whether it did.
+  template <class F>
+  static bool for_others(std::size_t self, std::size_t count, core_at cores,
+                         F&& f) {
+    for (std::size_t i = 1; i < count; ++i)
+      if (f(cores((self + i) % count)))
+        return true;
+    return false;
+  }
+
+  static bool others_have_spare(std::size_t self, std::size_t count,
+                                core_at cores);
+  static bool others_running(std::size_t self, std::size_t count,
+                             core_at cores);
   void sleep(caf::execution_unit* unit, std::size_t self, std::size_t count,
              core_at cores);
   caf::resumable* help(caf::execution_unit* unit, std::size_t self,
@@ -138,8 +152,10 @@ private:
   void leave() noexcept {
     in_reactor_.store(false, std::memory_order_release);
   }
-  /// Finishes a stopping reactor and lets go of it; the lock is held and
-  /// released here.
+  /// Closes `r` and lets go of it; the reactor lock is held and released
+  /// here.
+  void take_back_locked(reactor* r);
+  /// take_back_locked, then tells reactor::stop that it may return.
   void detach_locked(reactor* r);
 
   // Fields are grouped by who writes them, one cache line per group, so
