@@ -20,10 +20,10 @@ caf::actor spawn_echo_route(caf::actor_system& sys);
 /// Handles `(request_atom, request) -> response` and request batches.
 caf::actor spawn_sink_route(caf::actor_system& sys);
 
-/// The embedded demo app of weftd: `echo` (a function route answered on
-/// the connection, route_options::run_on_edge), `echo.actor` and `sink`
-/// (the actors above, taking batches), `echo.fn` (the echo function on a
-/// handler actor), and
+/// The embedded demo app of weftd: `echo` (and its alias `echo.actor`)
+/// and `sink` (the actors above, taking batches), `echo.edge` (the echo
+/// function answered on the connection, route_options::run_on_edge),
+/// `echo.fn` (the echo function on a handler actor), and
 /// `hello.greet` (weft.examples.hello.Greet -> Greeting, docs/guide.md),
 /// and the HTTP routes of demo_http_routes.hpp; `scheduler` (the node's,
 /// node::scheduler()) serves `GET /hello`'s delayed push.

@@ -1,5 +1,6 @@
 #include "runtime/route_dispatcher.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 
@@ -106,7 +107,8 @@ absl::Status failure_of_exception(absl::string_view where) {
 // -- dispatch_ticket ------------------------------------------------------------
 
 dispatch_ticket::dispatch_ticket(dispatch_ticket&& other) noexcept
-  : binding_(std::move(other.binding_)),
+  : binding_(std::exchange(other.binding_, nullptr)),
+    pin_(std::exchange(other.pin_, nullptr)),
     worker_(other.worker_),
     holds_place_(std::exchange(other.holds_place_, false)),
     ran_(other.ran_),
@@ -118,7 +120,9 @@ dispatch_ticket::dispatch_ticket(dispatch_ticket&& other) noexcept
 dispatch_ticket& dispatch_ticket::operator=(dispatch_ticket&& other) noexcept {
   if (this != &other) {
     release();
-    binding_ = std::move(other.binding_);
+    unpin();
+    binding_ = std::exchange(other.binding_, nullptr);
+    pin_ = std::exchange(other.pin_, nullptr);
     worker_ = other.worker_;
     holds_place_ = std::exchange(other.holds_place_, false);
     ran_ = other.ran_;
@@ -131,6 +135,7 @@ dispatch_ticket& dispatch_ticket::operator=(dispatch_ticket&& other) noexcept {
 
 dispatch_ticket::~dispatch_ticket() {
   release();
+  unpin();
 }
 
 void dispatch_ticket::release() noexcept {
@@ -140,15 +145,39 @@ void dispatch_ticket::release() noexcept {
   }
 }
 
+void dispatch_ticket::bind(route_table_pin* pin,
+                           const route_binding* binding) noexcept {
+  release();
+  unpin();
+  ++pin->tickets;
+  pin_ = pin;
+  binding_ = binding;
+}
+
+void dispatch_ticket::unpin() noexcept {
+  if (pin_) {
+    --pin_->tickets;
+    pin_ = nullptr;
+    binding_ = nullptr;
+  }
+}
+
 // -- route_dispatcher ---------------------------------------------------------
 
-route_dispatcher::route_dispatcher(std::shared_ptr<const route_table> table)
-  : table_(std::move(table)) {
+route_dispatcher::route_dispatcher(std::shared_ptr<const route_table> table) {
+  update(std::move(table));
 }
 
 void route_dispatcher::update(std::shared_ptr<const route_table> table) {
-  if (table && (!table_ || table->version > table_->version))
-    table_ = std::move(table);
+  if (!table || (table_ && table->version <= table_->version))
+    return;
+  // Tables no ticket uses any more go; the current one is replaced.
+  pins_.erase(std::remove_if(pins_.begin(), pins_.end(),
+                             [](const auto& pin) { return pin->tickets == 0; }),
+              pins_.end());
+  table_ = table;
+  pins_.push_back(std::make_unique<route_table_pin>());
+  pins_.back()->table = std::move(table);
 }
 
 absl::Status route_dispatcher::prepare(request& req,
@@ -159,7 +188,7 @@ absl::Status route_dispatcher::prepare(request& req,
   if (found == table_->routes.end())
     return make_status(errc::not_found,
                        absl::StrCat("no route '", req.route, "'"));
-  ticket.binding_ = found->second;
+  ticket.bind(pins_.back().get(), found->second.get());
   const auto& route = *ticket.binding_;
   for (const auto& mw : route.middlewares) {
     ++ticket.ran_;
@@ -206,7 +235,7 @@ absl::Status route_dispatcher::prepare(request& req,
 void route_dispatcher::finish(dispatch_ticket& ticket,
                               absl::StatusOr<response>& result) const {
   ticket.release();
-  const auto* route = ticket.binding_.get();
+  const auto* route = ticket.binding_;
   if (!route)
     return;
   static const request no_request; // immutable: safe to share

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
@@ -12,10 +13,21 @@
 
 namespace weft {
 
+/// A route table that a dispatcher's tickets may still use, with how many
+/// do: route_dispatcher keeps it until none does. Counted by one actor
+/// only, so tickets pay no atomic reference count (a cache line every
+/// connection on every core would write per request).
+struct route_table_pin {
+  std::shared_ptr<const route_table> table;
+  std::size_t tickets = 0;
+};
+
 /// One request on its way through route_dispatcher: where it goes and what
 /// finishing it needs. Move-only; gives its place in the route's pool back
 /// when finished or destroyed (so a connection that goes away with
-/// requests in flight leaves no count behind).
+/// requests in flight leaves no count behind). It must not outlive the
+/// dispatcher that prepared it (keep both in one actor's state, the
+/// dispatcher declared first).
 class dispatch_ticket {
 public:
   dispatch_ticket() = default;
@@ -27,7 +39,7 @@ public:
 
   /// The route; null if prepare() did not find one.
   const route_binding* binding() const noexcept {
-    return binding_.get();
+    return binding_;
   }
 
   /// The handler actor to send the request to (after a successful prepare).
@@ -59,7 +71,15 @@ public:
 private:
   friend class route_dispatcher;
 
-  std::shared_ptr<const route_binding> binding_;
+  /// Takes `binding`, from the table of `pin`, which it keeps until
+  /// destroyed (or given another).
+  void bind(route_table_pin* pin, const route_binding* binding) noexcept;
+  void unpin() noexcept;
+
+  /// Non-owning: the route, alive as long as pin_'s table.
+  const route_binding* binding_ = nullptr;
+  /// Non-owning: the dispatcher's pin of binding_'s table, counting us.
+  route_table_pin* pin_ = nullptr;
   std::size_t worker_ = 0;
   bool holds_place_ = false;
   /// Middleware whose `before` ran; their `after` hooks run at finish.
@@ -81,8 +101,12 @@ class route_dispatcher {
 public:
   explicit route_dispatcher(std::shared_ptr<const route_table> table = {});
 
+  route_dispatcher(route_dispatcher&&) = default;
+  route_dispatcher& operator=(route_dispatcher&&) = default;
+
   /// Switches to a newer table (older ones are ignored). Tickets of
-  /// requests in flight keep their own binding.
+  /// requests in flight keep their own binding: an older table stays
+  /// until no ticket uses it.
   void update(std::shared_ptr<const route_table> table);
 
   const std::shared_ptr<const route_table>& table() const noexcept {
@@ -104,6 +128,9 @@ public:
 
 private:
   std::shared_ptr<const route_table> table_;
+  /// Tables of tickets still alive, and the current one (last); heap
+  /// pins, so that tickets' pointers survive moves of this vector.
+  std::vector<std::unique_ptr<route_table_pin>> pins_;
 };
 
 /// Finds the value of protobuf field `field` (top level) in `bytes`, the

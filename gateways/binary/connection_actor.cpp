@@ -29,6 +29,12 @@ namespace {
 
 using protocol::session_event;
 
+/// How long a connection with nothing in flight keeps its per-request
+/// tables and buffers before trim() frees them. A busy connection empties
+/// them between batches: freeing them each time made every batch regrow
+/// its hash tables (about 5% of the CPU at 16 requests in flight).
+constexpr absl::Duration trim_delay = absl::Milliseconds(250);
+
 /// What a connection keeps of its connection_context (the route table
 /// goes to the dispatcher, which holds the newest one).
 struct connection_links {
@@ -67,6 +73,9 @@ struct connection_state {
   /// a CAF clock entry while it waits).
   absl::Time tick_at = absl::InfiniteFuture();
   absl::Time tick_after = absl::InfiniteFuture();
+  /// When something last arrived (a read or a push): trim() waits until
+  /// trim_delay after it.
+  absl::Time active_at;
   /// Answered once a drain finished; only a draining connection has one.
   std::unique_ptr<caf::typed_response_promise<ok_atom>> drain_promise;
   /// Requests for routes that accept batches, collected while one read's
@@ -89,6 +98,8 @@ struct connection_state {
   bool flush_scheduled = false;
   /// Nothing was received or pushed since the last trim().
   bool trimmed = true;
+  /// The last tick found the connection quiet for trim_delay.
+  bool trim_due = false;
 
   connection_state() = default;
   connection_state(const connection_state&) = delete;
@@ -144,7 +155,9 @@ void reply(connection_self self, std::uint32_t id,
     header.mutable_status()->set_message(
       std::string{result.status().message()});
   }
-  if (st.session->send(header, std::move(body), absl::Now()).ok())
+  // The clock only dates requests we send (their deadline), never a reply:
+  // the time of the last read saves a clock read per reply.
+  if (st.session->send(header, std::move(body), st.active_at).ok())
     ++st.unpublished_replies;
 }
 
@@ -201,13 +214,20 @@ void dispatch(connection_self self, session_event& ev) {
   auto kind = ev.header.kind();
   if (kind != weft::wire::KIND_REQUEST && kind != weft::wire::KIND_ONE_WAY)
     return; // a client sends no replies or pushes; nothing awaits them
+  // Only fields that are set are moved out: protobuf's mutable_x()
+  // allocates a string for an absent one.
+  auto& header = ev.header;
   request req;
-  req.route = std::move(*ev.header.mutable_route());
+  if (!header.route().empty())
+    req.route = std::move(*header.mutable_route());
   req.body = std::move(ev.body);
-  req.content_type = std::move(*ev.header.mutable_content_type());
-  req.schema = std::move(*ev.header.mutable_schema());
-  for (auto& [k, v] : *ev.header.mutable_metadata())
-    req.metadata.emplace(k, std::move(v));
+  if (!header.content_type().empty())
+    req.content_type = std::move(*header.mutable_content_type());
+  if (!header.schema().empty())
+    req.schema = std::move(*header.mutable_schema());
+  if (!header.metadata().empty())
+    for (auto& [k, v] : *header.mutable_metadata())
+      req.metadata.emplace(k, std::move(v));
   req.peer = st.channel->remote_address();
   req.client_id = st.client_id;
   req.connection_id = st.channel->id();
@@ -246,7 +266,10 @@ void dispatch(connection_self self, session_event& ev) {
   auto urgent
     = ev.header.priority() <= weft::wire::PRIORITY_HIGH && !ticket.keyed();
   auto batches = ticket.batches();
-  auto worker = ticket.worker();
+  // A reference into the route's binding, which the ticket keeps alive:
+  // a copy would bump the handler actor's reference count, a cache line
+  // every connection on every core writes.
+  const auto& worker = ticket.worker();
   st.live.emplace(ev.id, std::move(ticket));
   if (batches && !urgent) {
     auto group = std::find_if(st.pending.begin(), st.pending.end(),
@@ -505,13 +528,18 @@ void step(connection_self self) {
     }
     return;
   }
-  // Nothing in flight: give back what only requests use, as nginx frees a
-  // keep-alive connection's request memory once it is idle, so that an
-  // idle connection holds its fixed state alone. The next request pays a
-  // few small allocations (docs/benchmarks.md, "Memory").
-  if (st.live.empty() && !st.trimmed)
-    trim(self);
+  // Nothing in flight for trim_delay: give back what only requests use, as
+  // nginx frees a keep-alive connection's request memory once it is idle,
+  // so that an idle connection holds its fixed state alone. The next
+  // request pays a few small allocations (docs/benchmarks.md, "Memory").
   auto next = st.session->next_timeout();
+  auto trim_due = std::exchange(st.trim_due, false);
+  if (st.live.empty() && !st.trimmed) {
+    if (trim_due)
+      trim(self);
+    else
+      next = std::min(next, st.active_at + trim_delay);
+  }
   if (next < st.tick_at) {
     st.tick_after = st.tick_at;
     st.tick_at = next;
@@ -548,7 +576,8 @@ caf::behavior connection(connection_self self,
     [self](io_read_atom, const shared_bytes& batch) {
       auto& s = self->state;
       s.trimmed = false;
-      s.session->on_bytes(batch, absl::Now());
+      s.active_at = absl::Now();
+      s.session->on_bytes(batch, s.active_at);
       step(self);
       if (s.live.size() < s.ctx.options->max_inflight_requests)
         s.channel->consumed(batch.size());
@@ -564,6 +593,7 @@ caf::behavior connection(connection_self self,
     },
     [self](push_atom, push_message& msg) {
       self->state.trimmed = false;
+      self->state.active_at = absl::Now();
       push(self, msg);
     },
     [self](io_closed_atom, const caf::error& reason) {
@@ -590,7 +620,9 @@ caf::behavior connection(connection_self self,
     [self](tick_atom) {
       auto& s = self->state;
       s.tick_at = std::exchange(s.tick_after, absl::InfiniteFuture());
-      s.session->on_tick(absl::Now());
+      auto now = absl::Now();
+      s.trim_due = now >= s.active_at + trim_delay;
+      s.session->on_tick(now);
       step(self);
     },
     [self](drain_atom, caf::timespan) -> caf::result<ok_atom> {

@@ -378,7 +378,9 @@ void dispatch(connection_self self, exchange& ex, request_reader& reader) {
       submit_background(self->system(), later);
     return;
   }
-  auto worker = ticket.worker();
+  // A reference into the route's binding, which the ticket keeps alive:
+  // a copy would bump the handler actor's shared reference count.
+  const auto& worker = ticket.worker();
   ex.ticket.emplace(std::move(ticket));
   auto seq = ex.seq;
   // No CAF timeout (CAF 0.17 keeps each in its clock until it expires): the

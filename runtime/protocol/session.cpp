@@ -37,15 +37,20 @@ constexpr std::uint32_t total_size_field = 10;
 /// Appends a varint field (wire type 0) in protobuf's encoding.
 void append_varint_field(std::string& out, std::uint32_t field,
                          std::uint64_t value) {
-  auto put = [&out](std::uint64_t x) {
+  // Into a local buffer first: one append instead of a capacity check
+  // per byte. A tag of a field below 16 and a 64-bit varint take 11 bytes.
+  char buf[16];
+  std::size_t n = 0;
+  auto put = [&buf, &n](std::uint64_t x) {
     while (x >= 0x80) {
-      out.push_back(static_cast<char>((x & 0x7f) | 0x80));
+      buf[n++] = static_cast<char>((x & 0x7f) | 0x80);
       x >>= 7;
     }
-    out.push_back(static_cast<char>(x));
+    buf[n++] = static_cast<char>(x);
   };
   put(std::uint64_t{field} << 3);
   put(value);
+  out.append(buf, n);
 }
 
 std::size_t priority_of(const weft::wire::MessageHeader& header) {

@@ -140,6 +140,41 @@ TEST(RouteDispatcherTest, FullPoolIsOverloadedUntilATicketGoes) {
   EXPECT_TRUE(d.prepare(req2, again).ok());
 }
 
+TEST(RouteDispatcherTest, TicketsKeepTheirTableUntilTheyGo) {
+  auto table_of = [](std::string name, std::uint64_t version) {
+    table_builder tb;
+    tb.add(string_route(), 1).name = std::move(name);
+    tb.done();
+    tb.table->version = version;
+    return std::shared_ptr<const route_table>{std::move(tb.table)};
+  };
+  auto v1 = table_of("first", 1);
+  std::weak_ptr<const route_table> v1_alive = v1;
+  route_dispatcher d{std::move(v1)};
+  auto t = std::make_unique<dispatch_ticket>();
+  auto req = make_request("s", encoded("x"));
+  ASSERT_TRUE(d.prepare(req, *t).ok());
+  d.update(table_of("newer", 2));
+  // The request in flight still finishes against the table it came with.
+  ASSERT_FALSE(v1_alive.expired());
+  EXPECT_EQ(t->binding()->name, "first");
+  absl::StatusOr<response> result = response{};
+  d.finish(*t, result);
+  EXPECT_TRUE(result.ok());
+  // New requests take the newer table.
+  dispatch_ticket t2;
+  auto req2 = make_request("s", encoded("x"));
+  ASSERT_TRUE(d.prepare(req2, t2).ok());
+  EXPECT_EQ(t2.binding()->name, "newer");
+  // Once its last ticket is gone, the next update lets the old table go.
+  auto moved = std::move(*t);
+  t.reset();
+  EXPECT_FALSE(v1_alive.expired());
+  moved = dispatch_ticket{};
+  d.update(table_of("newest", 3));
+  EXPECT_TRUE(v1_alive.expired());
+}
+
 TEST(RouteDispatcherTest, MiddlewareWrapsTheHandlerInOrder) {
   std::vector<std::string> trace;
   auto mw = [&trace](std::string name, bool deny = false) {
