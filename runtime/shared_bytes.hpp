@@ -68,6 +68,17 @@ public:
     return result;
   }
 
+  /// Narrows this view to the sub-range [offset, offset + length) in
+  /// place; `offset + length` must be <= size(). Unlike slice(), it
+  /// touches no reference count (an atomic shared with other threads).
+  void narrow(std::size_t offset, std::size_t length) noexcept {
+    auto* first = storage_.get() + offset;
+    // Aliasing move: the ownership moves over, the count stays as it is.
+    storage_ = std::shared_ptr<const std::uint8_t[]>(std::move(storage_),
+                                                     first);
+    size_ = length;
+  }
+
   const std::uint8_t* data() const noexcept {
     return storage_.get();
   }

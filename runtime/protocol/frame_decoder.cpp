@@ -71,12 +71,16 @@ shared_bytes frame_decoder::take(std::size_t n) {
   if (n == 0)
     return shared_bytes{};
   auto& front = segments_.front();
-  if (front.size() >= n) {
+  // Moving and narrowing views leaves the shared reference count alone: a
+  // frame taken from a segment costs one increment (its own view).
+  if (front.size() == n) {
+    auto head = std::move(front);
+    segments_.pop_front();
+    return head;
+  }
+  if (front.size() > n) {
     auto head = front.slice(0, n);
-    if (front.size() == n)
-      segments_.pop_front();
-    else
-      front = front.slice(n, front.size() - n);
+    front.narrow(n, front.size() - n);
     return head;
   }
   // The unit spans several reads: gather it (its size was checked already).
@@ -93,6 +97,19 @@ shared_bytes frame_decoder::take(std::size_t n) {
         seg = seg.slice(k, seg.size() - k);
     }
   });
+}
+
+void frame_decoder::skip(std::size_t n) {
+  buffered_ -= n;
+  while (n > 0) {
+    auto& front = segments_.front();
+    if (front.size() > n) {
+      front.narrow(n, front.size() - n);
+      return;
+    }
+    n -= front.size();
+    segments_.pop_front();
+  }
 }
 
 frame_decoder::result frame_decoder::fail(absl::Status st) {
@@ -118,13 +135,13 @@ frame_decoder::result frame_decoder::next() {
   if (size.need == 0 || buffered_ < size.need)
     return result::need_more;
   if (expect_preface_) {
-    take(preface_size);
+    skip(preface_size);
     preface_.major = head[8];
     preface_.minor = head[9];
     expect_preface_ = false;
     return result::preface;
   }
-  take(frame_header_size);
+  skip(frame_header_size);
   frame_.type = head[4];
   frame_.flags = head[5];
   frame_.id = load_u32(head + 8);

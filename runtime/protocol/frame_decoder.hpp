@@ -80,6 +80,9 @@ private:
   /// lie in one fed segment.
   shared_bytes take(std::size_t n);
 
+  /// Removes `n` bytes from the front (already peeked).
+  void skip(std::size_t n);
+
   result fail(absl::Status st);
 
   std::uint32_t max_frame_size_;

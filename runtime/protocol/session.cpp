@@ -328,7 +328,7 @@ void session::reject(std::uint32_t id, errc code, const std::string& text) {
   drop_inbound(id);
 }
 
-void session::on_message(const frame& f, absl::Time now) {
+void session::on_message(frame& f, absl::Time now) {
   auto len = f.payload.size();
   if (!charge_connection(len) || !accept_new_id(f.id))
     return;
@@ -390,7 +390,9 @@ void session::on_message(const frame& f, absl::Time now) {
   auto deadline = header.deadline_ms() > 0
                     ? now + absl::Milliseconds(header.deadline_ms())
                     : now + opt_->request_timeout;
-  ev.body = payload{f.payload.slice(header_length_size + header_len, body_len)};
+  // The frame's view becomes the body's: no reference count is touched.
+  f.payload.narrow(header_length_size + header_len, body_len);
+  ev.body = payload{std::move(f.payload)};
   deliver_last(f.id, deadline);
 }
 

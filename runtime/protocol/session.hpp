@@ -207,7 +207,8 @@ private:
 
   void handle_frame(frame f, absl::Time now);
   void on_settings(const frame& f);
-  void on_message(const frame& f, absl::Time now);
+  /// Takes the body out of `f`'s payload.
+  void on_message(frame& f, absl::Time now);
   void on_begin(const frame& f, absl::Time now);
   void on_chunk(const frame& f, absl::Time now);
   void on_cancel(const frame& f, absl::Time now);

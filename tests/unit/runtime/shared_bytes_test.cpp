@@ -37,6 +37,22 @@ TEST(SharedBytesTest, SlicesShareTheStorageAndReportIt) {
   EXPECT_EQ(inner.data(), whole.data() + 2);
 }
 
+TEST(SharedBytesTest, NarrowKeepsTheStorageAndItsOtherViews) {
+  auto whole = shared_bytes::copy_of("abcdef");
+  auto view = whole;
+  view.narrow(2, 3);
+  EXPECT_EQ(view.view(), "cde");
+  EXPECT_EQ(view.data(), whole.data() + 2);
+  EXPECT_EQ(view.capacity_held(), 6u);
+  EXPECT_EQ(whole.view(), "abcdef");
+  whole = shared_bytes{};
+  view.narrow(1, 0);
+  EXPECT_TRUE(view.empty());
+  EXPECT_EQ(view.capacity_held(), 6u); // still owns the bytes
+  view.narrow(0, 0);
+  EXPECT_EQ(view.capacity_held(), 6u);
+}
+
 TEST(SharedBytesTest, AdoptsAnArrayFilledInPlace) {
   auto array = std::make_shared_for_overwrite<std::uint8_t[]>(3);
   std::memcpy(array.get(), "xyz", 3);
