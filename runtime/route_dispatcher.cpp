@@ -108,7 +108,8 @@ absl::Status failure_of_exception(absl::string_view where) {
 
 dispatch_ticket::dispatch_ticket(dispatch_ticket&& other) noexcept
   : binding_(std::exchange(other.binding_, nullptr)),
-    pin_(std::exchange(other.pin_, nullptr)),
+    owner_(std::exchange(other.owner_, nullptr)),
+    table_version_(other.table_version_),
     worker_(other.worker_),
     holds_place_(std::exchange(other.holds_place_, false)),
     ran_(other.ran_),
@@ -122,7 +123,8 @@ dispatch_ticket& dispatch_ticket::operator=(dispatch_ticket&& other) noexcept {
     release();
     unpin();
     binding_ = std::exchange(other.binding_, nullptr);
-    pin_ = std::exchange(other.pin_, nullptr);
+    owner_ = std::exchange(other.owner_, nullptr);
+    table_version_ = other.table_version_;
     worker_ = other.worker_;
     holds_place_ = std::exchange(other.holds_place_, false);
     ran_ = other.ran_;
@@ -145,50 +147,65 @@ void dispatch_ticket::release() noexcept {
   }
 }
 
-void dispatch_ticket::bind(route_table_pin* pin,
+void dispatch_ticket::bind(route_dispatcher* owner,
                            const route_binding* binding) noexcept {
   release();
   unpin();
-  ++pin->tickets;
-  pin_ = pin;
+  ++owner->tickets_;
+  owner_ = owner;
+  table_version_ = owner->table_->version;
   binding_ = binding;
 }
 
 void dispatch_ticket::unpin() noexcept {
-  if (pin_) {
-    --pin_->tickets;
-    pin_ = nullptr;
+  if (owner_) {
+    // The pool place first: it lives in the binding, which may go with
+    // the table.
+    release();
+    std::exchange(owner_, nullptr)->unpin(table_version_);
     binding_ = nullptr;
   }
 }
 
 // -- route_dispatcher ---------------------------------------------------------
 
-route_dispatcher::route_dispatcher(std::shared_ptr<const route_table> table) {
-  update(std::move(table));
+route_dispatcher::route_dispatcher(std::shared_ptr<const route_table> table)
+  : table_(std::move(table)) {
 }
 
 void route_dispatcher::update(std::shared_ptr<const route_table> table) {
   if (!table || (table_ && table->version <= table_->version))
     return;
-  // Tables no ticket uses any more go; the current one is replaced.
-  pins_.erase(std::remove_if(pins_.begin(), pins_.end(),
-                             [](const auto& pin) { return pin->tickets == 0; }),
-              pins_.end());
-  table_ = table;
-  pins_.push_back(std::make_unique<route_table_pin>());
-  pins_.back()->table = std::move(table);
+  // Requests in flight finish against the table they came with.
+  if (tickets_ > 0)
+    retired_.push_back({std::move(table_), tickets_});
+  table_ = std::move(table);
+  tickets_ = 0;
+}
+
+void route_dispatcher::unpin(std::uint64_t version) noexcept {
+  if (table_ && table_->version == version) {
+    --tickets_;
+    return;
+  }
+  for (auto i = retired_.begin(); i != retired_.end(); ++i) {
+    if (i->table->version == version) {
+      if (--i->tickets == 0)
+        retired_.erase(i);
+      return;
+    }
+  }
 }
 
 absl::Status route_dispatcher::prepare(request& req,
-                                       dispatch_ticket& ticket) const {
+                                       dispatch_ticket& ticket) {
   if (!table_)
     return make_status(errc::unavailable, "the node serves no routes yet");
   auto found = table_->routes.find(req.route);
   if (found == table_->routes.end())
     return make_status(errc::not_found,
                        absl::StrCat("no route '", req.route, "'"));
-  ticket.bind(pins_.back().get(), found->second.get());
+  ticket.bind(this, found->second.get());
   const auto& route = *ticket.binding_;
   for (const auto& mw : route.middlewares) {
     ++ticket.ran_;

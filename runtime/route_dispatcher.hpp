@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -13,14 +14,7 @@
 
 namespace weft {
 
-/// A route table that a dispatcher's tickets may still use, with how many
-/// do: route_dispatcher keeps it until none does. Counted by one actor
-/// only, so tickets pay no atomic reference count (a cache line every
-/// connection on every core would write per request).
-struct route_table_pin {
-  std::shared_ptr<const route_table> table;
-  std::size_t tickets = 0;
-};
+class route_dispatcher;
 
 /// One request on its way through route_dispatcher: where it goes and what
 /// finishing it needs. Move-only; gives its place in the route's pool back
@@ -71,15 +65,17 @@ public:
 private:
   friend class route_dispatcher;
 
-  /// Takes `binding`, from the table of `pin`, which it keeps until
-  /// destroyed (or given another).
-  void bind(route_table_pin* pin, const route_binding* binding) noexcept;
+  /// Takes `binding` from the current table of `owner`, which keeps that
+  /// table until this ticket is destroyed (or given another).
+  void bind(route_dispatcher* owner, const route_binding* binding) noexcept;
   void unpin() noexcept;
 
-  /// Non-owning: the route, alive as long as pin_'s table.
+  /// Non-owning: the route, alive as long as its table (owner_ keeps it).
   const route_binding* binding_ = nullptr;
-  /// Non-owning: the dispatcher's pin of binding_'s table, counting us.
-  route_table_pin* pin_ = nullptr;
+  /// Non-owning: the dispatcher that counts this ticket as a user of the
+  /// table of version table_version_.
+  route_dispatcher* owner_ = nullptr;
+  std::uint64_t table_version_ = 0;
   std::size_t worker_ = 0;
   bool holds_place_ = false;
   /// Middleware whose `before` ran; their `after` hooks run at finish.
@@ -101,8 +97,9 @@ class route_dispatcher {
 public:
   explicit route_dispatcher(std::shared_ptr<const route_table> table = {});
 
-  route_dispatcher(route_dispatcher&&) = default;
-  route_dispatcher& operator=(route_dispatcher&&) = default;
+  // Tickets point at their dispatcher: it stays where it was made.
+  route_dispatcher(const route_dispatcher&) = delete;
+  route_dispatcher& operator=(const route_dispatcher&) = delete;
 
   /// Switches to a newer table (older ones are ignored). Tickets of
   /// requests in flight keep their own binding: an older table stays
@@ -117,7 +114,7 @@ public:
   /// otherwise answer it with the status, after finish(). Errors:
   /// not_found (no route), unavailable (route down), overloaded (pool
   /// queue full), invalid_argument (bad JSON), or a middleware's status.
-  absl::Status prepare(request& req, dispatch_ticket& ticket) const;
+  absl::Status prepare(request& req, dispatch_ticket& ticket);
 
   /// Completes a request prepared before: runs the after-hooks (innermost
   /// first) and, for a failure, the error handlers; converts a protobuf
@@ -127,10 +124,23 @@ public:
               absl::StatusOr<response>& result) const;
 
 private:
+  friend class dispatch_ticket;
+
+  /// A ticket of the table of `version` is gone.
+  void unpin(std::uint64_t version) noexcept;
+
+  /// An older table that tickets still use, with how many do.
+  struct retired_table {
+    std::shared_ptr<const route_table> table;
+    std::size_t tickets = 0;
+  };
+
   std::shared_ptr<const route_table> table_;
-  /// Tables of tickets still alive, and the current one (last); heap
-  /// pins, so that tickets' pointers survive moves of this vector.
-  std::vector<std::unique_ptr<route_table_pin>> pins_;
+  /// Tickets of table_ alive. Counted by one actor only, so tickets pay no
+  /// atomic reference count (a cache line that every connection on every
+  /// core would write per request).
+  std::size_t tickets_ = 0;
+  std::vector<retired_table> retired_;
 };
 
 /// Finds the value of protobuf field `field` (top level) in `bytes`, the

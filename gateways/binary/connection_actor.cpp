@@ -100,6 +100,9 @@ struct connection_state {
   bool trimmed = true;
   /// The last tick found the connection quiet for trim_delay.
   bool trim_due = false;
+  /// Requests dispatched since the last trim(): a connection that had
+  /// one at a time is trimmed as soon as it has none (it is likely idle).
+  std::uint32_t requests_since_trim = 0;
 
   connection_state() = default;
   connection_state(const connection_state&) = delete;
@@ -236,6 +239,7 @@ void dispatch(connection_self self, session_event& ev) {
     req.deadline_ns = absl::ToUnixNanos(
       absl::Now() + absl::Milliseconds(ev.header.deadline_ms()));
   ++st.unpublished_requests;
+  ++st.requests_since_trim;
   dispatch_ticket ticket;
   if (auto ready = st.dispatcher.prepare(req, ticket); !ready.ok()) {
     if (kind == weft::wire::KIND_REQUEST) {
@@ -466,6 +470,7 @@ void flush(connection_self self) {
 void trim(connection_self self) {
   auto& st = self->state;
   st.trimmed = true;
+  st.requests_since_trim = 0;
   if (st.live.capacity() > 0)
     decltype(st.live){}.swap(st.live);
   st.reply_header.reset();
@@ -528,14 +533,15 @@ void step(connection_self self) {
     }
     return;
   }
-  // Nothing in flight for trim_delay: give back what only requests use, as
-  // nginx frees a keep-alive connection's request memory once it is idle,
-  // so that an idle connection holds its fixed state alone. The next
-  // request pays a few small allocations (docs/benchmarks.md, "Memory").
+  // Nothing in flight: give back what only requests use, as nginx frees a
+  // keep-alive connection's request memory once it is idle, so that an
+  // idle connection holds its fixed state alone. The next request pays a
+  // few small allocations (docs/benchmarks.md, "Memory"). A busy
+  // connection (several requests at once) waits for trim_delay of quiet.
   auto next = st.session->next_timeout();
   auto trim_due = std::exchange(st.trim_due, false);
   if (st.live.empty() && !st.trimmed) {
-    if (trim_due)
+    if (trim_due || st.requests_since_trim <= 1)
       trim(self);
     else
       next = std::min(next, st.active_at + trim_delay);

@@ -1,7 +1,7 @@
 // weft_load idle: opens `conns` connections to the server, completes the
-// handshake and one 16-byte echo on each (so per-connection buffers have
-// been used once), lets them sit for `settle` seconds, and reports how much
-// the server's VmRSS grew per connection.
+// handshake and one 16-byte request to --route (default echo) on each (so
+// per-connection buffers have been used once), lets them sit for `settle`
+// seconds, and reports how much the server's VmRSS grew per connection.
 
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -79,7 +79,7 @@ int run_idle(const load_options& opt) {
           continue;
         }
         if (c.client.ready() && !c.sent) {
-          c.client.request("echo", 2, body);
+          c.client.request(opt.route, 2, body);
           c.sent = true;
         }
         for (const auto& r : replies)

@@ -166,13 +166,19 @@ TEST(RouteDispatcherTest, TicketsKeepTheirTableUntilTheyGo) {
   auto req2 = make_request("s", encoded("x"));
   ASSERT_TRUE(d.prepare(req2, t2).ok());
   EXPECT_EQ(t2.binding()->name, "newer");
-  // Once its last ticket is gone, the next update lets the old table go.
+  // The old table goes with its last ticket, wherever that was moved.
   auto moved = std::move(*t);
   t.reset();
   EXPECT_FALSE(v1_alive.expired());
   moved = dispatch_ticket{};
-  d.update(table_of("newest", 3));
   EXPECT_TRUE(v1_alive.expired());
+  // The same for the next table: it stays past an update while t2 lives.
+  std::weak_ptr<const route_table> v2_alive = d.table();
+  d.update(table_of("newest", 3));
+  EXPECT_FALSE(v2_alive.expired());
+  EXPECT_EQ(t2.binding()->name, "newer");
+  t2 = dispatch_ticket{};
+  EXPECT_TRUE(v2_alive.expired());
 }
 
 TEST(RouteDispatcherTest, MiddlewareWrapsTheHandlerInOrder) {
