@@ -28,6 +28,8 @@ struct load_options {
   /// upload: an URGENT echo request of `size` bytes every this many ms
   /// (0: none).
   double urgent_interval_ms = 0;
+  /// upload: the route of the URGENT echoes.
+  std::string urgent_route = "echo";
   /// idle: the server process whose VmRSS is measured.
   long server_pid = 0;
   double settle_s = 1;

@@ -124,7 +124,7 @@ int run_upload(const load_options& opt) {
           continue;
         bool sending = opt.bulk > 0 ? upload_done == 0 : now_ns() < idle_end;
         if (client.ready() && sending && client.send_window() > 4096) {
-          auto id = client.request("echo", priority_urgent, urgent_body);
+          auto id = client.request(opt.urgent_route, priority_urgent, urgent_body);
           urgent_sent.emplace_back(id, now_ns());
         }
         continue;

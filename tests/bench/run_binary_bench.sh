@@ -84,6 +84,24 @@ for size in 16 4096; do
   done
 done
 
+# The targets are measured on `echo`, which goes through the normal
+# dispatch path to a handler actor. `echo.edge` is the same echo answered by
+# the connection actor itself (route_options::run_on_edge): the difference
+# is the cost of the two hand-offs to and from the handler actor.
+echo
+echo "## 1d. The same echo answered on the edge (echo.edge, no handler actor; 16 B, 100 connections)"
+printf '%-26s %10s %10s %7s  %-17s\n' cell echo.edge ref ratio "edge p50/p99"
+for inflight in 1 16; do
+  args=(echo --size 16 --conns 100 --inflight "$inflight"
+    --warmup "$warmup_s" --duration "$cell_s")
+  w=$(load "${args[@]}" --route echo.edge --port "$weft_port")
+  r=$(load "${args[@]}" --port "$ref_port")
+  wr=$(field "$w" msgs_per_s); rr=$(field "$r" msgs_per_s)
+  printf '%-26s %10s %10s %7s  %-17s\n' "16B x100 conns x${inflight}" \
+    "${wr:-0}" "${rr:-0}" "$(ratio "${wr:-0}" "${rr:-0}")" \
+    "$(field "$w" p50_us)/$(field "$w" p99_us)"
+done
+
 if [[ $brokers == 1 ]]; then
   echo
   echo "## 1b. Reactor vs CAF io brokers (messages/s; ratio to the epoll reference of the same cell, run just before)"
@@ -162,12 +180,18 @@ echo
 echo "## 2. Head-of-line: 1 KiB URGENT echo every 1 ms, idle vs beside a $bulk_bytes-byte BULK upload"
 idle=$(load upload --size 1024 --urgent-interval-ms 1 --bulk 0 --warmup "$warmup_s" --duration "$cell_s" --port "$weft_port")
 busy=$(load upload --route sink --size 1024 --urgent-interval-ms 1 --bulk "$bulk_bytes" --port "$weft_port")
+# The same with the urgent echoes answered on the edge: what the handler
+# actor's two hand-offs add to the protocol's own head-of-line delay.
+busy_edge=$(load upload --route sink --urgent-route echo.edge --size 1024 --urgent-interval-ms 1 --bulk "$bulk_bytes" --port "$weft_port")
 printf '%-26s %10s %10s %10s %8s  %s\n' "" "p50 us" "p99 us" "max us" samples notes
 printf '%-26s %10s %10s %10s %8s\n' "idle connection" "$(field "$idle" p50_us)" \
   "$(field "$idle" p99_us)" "$(field "$idle" max_us)" "$(field "$idle" samples)"
 printf '%-26s %10s %10s %10s %8s  %s\n' "beside the upload" "$(field "$busy" p50_us)" \
   "$(field "$busy" p99_us)" "$(field "$busy" max_us)" "$(field "$busy" samples)" \
   "upload $(field "$busy" mb_per_s) MB/s complete=$(field "$busy" complete)"
+printf '%-26s %10s %10s %10s %8s  %s\n' "beside it, echo.edge" "$(field "$busy_edge" p50_us)" \
+  "$(field "$busy_edge" p99_us)" "$(field "$busy_edge" max_us)" "$(field "$busy_edge" samples)" \
+  "upload $(field "$busy_edge" mb_per_s) MB/s complete=$(field "$busy_edge" complete)"
 # Target: p99 under load <= idle p99 + one 64 KiB chunk at the bulk rate + 1 ms.
 hol_target=$(awk -v p="$(field "$idle" p99_us)" -v mb="${bulk_mb:-0}" \
   'BEGIN { chunk = (mb > 0) ? 65536 / mb : 0; printf "%.0f", p + chunk + 1000 }')

@@ -29,7 +29,8 @@ void usage() {
     "          bytes, for a route that is not an echo (e.g. --route\n"
     "          node.work --body 50); replies of any size are accepted\n"
     "  upload  one chunked request of --bulk B bytes to --route (sink),\n"
-    "          with an URGENT --size B echo every --urgent-interval-ms MS;\n"
+    "          with an URGENT --size B echo every --urgent-interval-ms MS\n"
+    "          to --urgent-route (echo);\n"
     "          --bulk 0 --duration S: the echoes alone (idle baseline)\n"
     "  idle    --conns N --server-pid PID --settle S: server VmRSS per\n"
     "          idle connection\n"
@@ -110,6 +111,8 @@ int main(int argc, char** argv) {
       ok = parse_int(v, opt.bulk);
     else if (flag == "--urgent-interval-ms")
       ok = parse_double(v, opt.urgent_interval_ms);
+    else if (flag == "--urgent-route")
+      opt.urgent_route = v;
     else if (flag == "--server-pid")
       ok = parse_int(v, opt.server_pid);
     else if (flag == "--settle")
