@@ -26,8 +26,9 @@
 #include "runtime/error_bridge.hpp"
 #include "runtime/io/embedded_scheduler.hpp"
 #include "runtime/node_services.hpp"
-#include "runtime/version.hpp"
+#include "runtime/protocol/spill_files.hpp"
 #include "runtime/type_ids.hpp"
+#include "runtime/version.hpp"
 #include "weft/registry.pb.h"
 
 namespace weft {
@@ -231,6 +232,16 @@ blueprint builtin_routes(const caf::actor& registry) {
   bp.route_actor<weft::wire::TopicRequest, weft::wire::TopicReply>(
     unsubscribe_route, registry);
   return bp;
+}
+
+/// Removes the spill files that a crashed or killed process of this host
+/// left in `dir`, before this node makes its own there.
+void sweep_spill_dir(const std::string& dir, const logger& log) {
+  auto removed = protocol::sweep_stale_spill_files(dir);
+  if (!removed.ok())
+    log.warn("binary.spill_dir_unreadable", {{"error", removed.status()}});
+  else if (*removed > 0)
+    log.info("binary.spill_swept", {{"dir", dir}, {"removed", *removed}});
 }
 
 /// The binary gateway's settings from the node's configuration.
@@ -444,6 +455,7 @@ absl::Status node::listen_http() {
 absl::Status node::listen_binary() {
   return start_edge(*this, log_, config_.tcp_listen, binary_,
                     "binary.listening", [this](const endpoint& at) {
+                      sweep_spill_dir(config_.spill_dir, log_);
                       return binary::start_binary_gateway(
                         system(), *reactors_, router_,
                         binary_options(config_, at), log_, registry_);

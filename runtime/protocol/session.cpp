@@ -11,6 +11,7 @@
 
 #include "runtime/error_bridge.hpp"
 #include "runtime/protocol/checksum.hpp"
+#include "runtime/protocol/spill_files.hpp"
 #include "runtime/protocol/wire_format.hpp"
 
 namespace weft::protocol {
@@ -89,7 +90,10 @@ struct session::inbound {
   }
 
   absl::Status open_spill(const std::string& dir) {
-    std::string templ = dir + "/weft-spill-XXXXXX";
+    // Named after this host and process, so that a later start-up can
+    // remove the file if this process dies without doing it
+    // (sweep_stale_spill_files).
+    std::string templ = spill_file_prefix(dir) + "XXXXXX";
     fd = ::mkostemp(templ.data(), O_CLOEXEC);
     if (fd < 0)
       return make_status(errc::io_error,

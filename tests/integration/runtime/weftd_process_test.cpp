@@ -1,6 +1,8 @@
 // Runs the real weftd binary: start, signal, exit codes, option errors.
 
 #include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "runtime/protocol/spill_files.hpp"
 #include "tests/integration/http/raw_http.hpp"
 #include "tests/integration/process.hpp"
 
@@ -39,6 +42,33 @@ TEST(WeftdProcessTest, SigtermDrainsAndExitsZeroWithinDeadline) {
   EXPECT_LT(std::chrono::steady_clock::now() - sent, 3s);
   EXPECT_THAT(weftd.output(), HasSubstr("event=node.stopping signal=SIGTERM"));
   EXPECT_THAT(weftd.output(), HasSubstr("event=node.stopped"));
+}
+
+TEST(WeftdProcessTest, StartRemovesSpillFilesOfDeadProcesses) {
+  // A spill file named as a process of this host that is gone (killed
+  // mid-upload) would otherwise stay in the spill directory for good.
+  auto dir = std::filesystem::temp_directory_path()
+             / absl::StrCat("weftd-spill-test-", ::getpid());
+  std::filesystem::create_directories(dir);
+  auto child = ::fork();
+  if (child == 0)
+    ::_exit(0);
+  ::waitpid(child, nullptr, 0); // now no process has this pid
+  auto ours = protocol::spill_file_prefix(dir.string());
+  auto dead = ours.substr(0, ours.rfind('-', ours.size() - 2) + 1)
+              + std::to_string(child) + "-abcdef";
+  std::ofstream{dead} << "left behind";
+  ASSERT_TRUE(std::filesystem::exists(dead));
+  child_process weftd{bin_path("weftd"),
+                      {"--tcp-listen=127.0.0.1:0", "--http-listen=",
+                       absl::StrCat("--spill-dir=", dir.string())}};
+  ASSERT_TRUE(weftd.started());
+  ASSERT_TRUE(weftd.wait_for_line("event=node.started", 10s)) << weftd.output();
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_THAT(weftd.output(), HasSubstr("event=binary.spill_swept"));
+  weftd.signal(SIGTERM);
+  EXPECT_TRUE(weftd.wait_exit(5s).has_value());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(WeftdProcessTest, ReactorsOnTheWorkersServeHttpAndDrain) {

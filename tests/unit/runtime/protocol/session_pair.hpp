@@ -4,6 +4,10 @@
 // wired back to back in memory, a frame parser to look at what a session
 // wrote, and builders of raw frames for tests that play a misbehaving peer.
 
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -181,6 +185,36 @@ private:
   absl::Time now_;
   side client_;
   side server_;
+};
+
+/// A private spill directory, removed with its files at the end.
+class temp_dir {
+public:
+  temp_dir() {
+    std::string templ = "/tmp/weft-proto-test-XXXXXX";
+    path_ = ::mkdtemp(templ.data());
+  }
+  ~temp_dir() {
+    for (const auto& f : files())
+      ::unlink((path_ + "/" + f).c_str());
+    ::rmdir(path_.c_str());
+  }
+  const std::string& path() const {
+    return path_;
+  }
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    if (auto* d = ::opendir(path_.c_str())) {
+      while (auto* e = ::readdir(d))
+        if (e->d_name[0] != '.')
+          out.emplace_back(e->d_name);
+      ::closedir(d);
+    }
+    return out;
+  }
+
+private:
+  std::string path_;
 };
 
 } // namespace weft::protocol::testing

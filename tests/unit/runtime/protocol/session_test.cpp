@@ -24,37 +24,8 @@ using testing::cut_mode;
 using testing::of_kind;
 using testing::random_bytes;
 using testing::session_pair;
+using testing::temp_dir;
 using testing::wire_frame;
-
-/// A private spill directory, removed with its files at the end.
-class temp_dir {
-public:
-  temp_dir() {
-    std::string templ = "/tmp/weft-proto-test-XXXXXX";
-    path_ = ::mkdtemp(templ.data());
-  }
-  ~temp_dir() {
-    for (const auto& f : files())
-      ::unlink((path_ + "/" + f).c_str());
-    ::rmdir(path_.c_str());
-  }
-  const std::string& path() const {
-    return path_;
-  }
-  std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    if (auto* d = ::opendir(path_.c_str())) {
-      while (auto* e = ::readdir(d))
-        if (e->d_name[0] != '.')
-          out.emplace_back(e->d_name);
-      ::closedir(d);
-    }
-    return out;
-  }
-
-private:
-  std::string path_;
-};
 
 bool file_exists(const std::string& path) {
   struct stat st;
