@@ -160,10 +160,14 @@ void worker_core::release_from_this_worker(reactor* r) {
 void worker_core::sleep(caf::execution_unit* unit, std::size_t self,
                         std::size_t count, core_at cores) {
   // With another worker running, wake up in time to see whether it is
-  // stuck (help).
+  // stuck (help). With none running, still look every watch_interval: one
+  // may wake up and start a long job while we sleep, and nothing would
+  // wake us to serve its sockets (a 200 ms handler held up its worker's
+  // connections for all of it; one worker alone has no one to help).
   int max_wait = others_running(self, count, cores)
                    ? static_cast<int>(help_interval.count())
-                   : -1;
+                 : count > 1 ? static_cast<int>(watch_interval.count())
+                             : -1;
   auto busy = [&] {
     return queued_.load() > 0 || others_have_spare(self, count, cores);
   };

@@ -113,6 +113,9 @@ public:
   /// How often a sleeping worker looks for a stuck one, and how long a
   /// worker must stay in one job to count as stuck.
   static constexpr std::chrono::milliseconds help_interval{1};
+  /// How often a sleeping worker looks at the others while none runs: the
+  /// longest a worker that wakes into a long job waits for a helper.
+  static constexpr std::chrono::milliseconds watch_interval{5};
 
 private:
   using clock = std::chrono::steady_clock;

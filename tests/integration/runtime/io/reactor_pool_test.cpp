@@ -495,6 +495,44 @@ TEST_P(ReactorPoolTest, OwnerBlockingItsThreadDoesNotStallOtherConnections) {
   EXPECT_EQ(echoed, as_string(blocking));
 }
 
+TEST_P(ReactorPoolTest, ThreadWakingIntoALongJobIsHelpedAfterAnIdleSpell) {
+  // Everyone idle, then a connection's owner blocks its thread at once.
+  // With reactors on the workers, the other workers went to sleep while
+  // nothing ran; one of them must still come and serve the blocked
+  // worker's other sockets (it once slept through the whole block).
+  constexpr auto block = std::chrono::milliseconds(1500);
+  auto set = std::make_shared<accepted_set>();
+  owner_spec spec;
+  spec.mode = owner_mode::blocking;
+  spec.block = block;
+  auto lst = listen(set, spec);
+  ASSERT_NE(lst, nullptr);
+  // Channels take the reactors in turn: c0 and c2 share one. c1 (the
+  // other's) stays silent, so that no traffic of its own wakes a helper.
+  std::vector<std::unique_ptr<raw_client>> clients;
+  for (std::size_t i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<raw_client>(lst->port()));
+    ASSERT_TRUE(clients.back()->connected());
+    auto hello = units_of({"hello"});
+    ASSERT_TRUE(clients.back()->write_all(hello));
+    std::string echoed;
+    ASSERT_TRUE(clients.back()->read_exact(echoed, hello.size()));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100)); // all idle
+  auto blocking = units_of({"BLOCK"});
+  ASSERT_TRUE(clients[0]->write_all(blocking));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto started = std::chrono::steady_clock::now();
+  auto ping = units_of({payload_of(100, 2)});
+  ASSERT_TRUE(clients[2]->write_all(ping));
+  std::string echoed;
+  ASSERT_TRUE(clients[2]->read_exact(echoed, ping.size()));
+  EXPECT_EQ(echoed, as_string(ping));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, block / 4);
+  ASSERT_TRUE(clients[0]->read_exact(echoed, blocking.size()));
+  EXPECT_EQ(echoed, as_string(blocking));
+}
+
 TEST_P(ReactorPoolTest, SecondPoolOnTheSameSystemRunsOnThreads) {
   // The workers run one pool's reactors; another pool gets threads.
   reactor_options opts;
