@@ -455,6 +455,23 @@ TEST_P(ReactorPoolTest, OwnerDeathAbortsItsChannel) {
     [&] { return p->chan->bytes_queued() == 0 && !p->chan->send({}); }));
 }
 
+/// `n` clients of `port`, connected one after the other (so that they take
+/// the reactors in turn), each greeted with one echoed unit; none if any
+/// of that failed.
+std::vector<std::unique_ptr<raw_client>>
+greeted_clients(std::uint16_t port, std::size_t n) {
+  std::vector<std::unique_ptr<raw_client>> clients;
+  for (std::size_t i = 0; i < n; ++i) {
+    clients.push_back(std::make_unique<raw_client>(port));
+    auto hello = units_of({"hello"});
+    std::string echoed;
+    if (!clients.back()->connected() || !clients.back()->write_all(hello)
+        || !clients.back()->read_exact(echoed, hello.size()))
+      return {};
+  }
+  return clients;
+}
+
 TEST_P(ReactorPoolTest, OwnerBlockingItsThreadDoesNotStallOtherConnections) {
   // An owner that blocks its thread (a handler sleeping or computing for
   // long) delays its own connection only. With reactors on the workers, the
@@ -462,21 +479,11 @@ TEST_P(ReactorPoolTest, OwnerBlockingItsThreadDoesNotStallOtherConnections) {
   // meantime (worker_core::help).
   constexpr auto block = std::chrono::milliseconds(1500);
   auto set = std::make_shared<accepted_set>();
-  owner_spec spec;
-  spec.mode = owner_mode::blocking;
-  spec.block = block;
-  auto lst = listen(set, spec);
+  auto lst = listen(set, {owner_mode::blocking, {}, block});
   ASSERT_NE(lst, nullptr);
   constexpr std::size_t connections = 6;
-  std::vector<std::unique_ptr<raw_client>> clients;
-  for (std::size_t i = 0; i < connections; ++i) {
-    clients.push_back(std::make_unique<raw_client>(lst->port()));
-    ASSERT_TRUE(clients.back()->connected());
-    auto hello = units_of({"hello"});
-    ASSERT_TRUE(clients.back()->write_all(hello));
-    std::string echoed;
-    ASSERT_TRUE(clients.back()->read_exact(echoed, hello.size()));
-  }
+  auto clients = greeted_clients(lst->port(), connections);
+  ASSERT_EQ(clients.size(), connections);
   auto blocking = units_of({"BLOCK"});
   ASSERT_TRUE(clients[0]->write_all(blocking));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -502,22 +509,12 @@ TEST_P(ReactorPoolTest, ThreadWakingIntoALongJobIsHelpedAfterAnIdleSpell) {
   // worker's other sockets (it once slept through the whole block).
   constexpr auto block = std::chrono::milliseconds(1500);
   auto set = std::make_shared<accepted_set>();
-  owner_spec spec;
-  spec.mode = owner_mode::blocking;
-  spec.block = block;
-  auto lst = listen(set, spec);
+  auto lst = listen(set, {owner_mode::blocking, {}, block});
   ASSERT_NE(lst, nullptr);
   // Channels take the reactors in turn: c0 and c2 share one. c1 (the
   // other's) stays silent, so that no traffic of its own wakes a helper.
-  std::vector<std::unique_ptr<raw_client>> clients;
-  for (std::size_t i = 0; i < 3; ++i) {
-    clients.push_back(std::make_unique<raw_client>(lst->port()));
-    ASSERT_TRUE(clients.back()->connected());
-    auto hello = units_of({"hello"});
-    ASSERT_TRUE(clients.back()->write_all(hello));
-    std::string echoed;
-    ASSERT_TRUE(clients.back()->read_exact(echoed, hello.size()));
-  }
+  auto clients = greeted_clients(lst->port(), 3);
+  ASSERT_EQ(clients.size(), 3u);
   std::this_thread::sleep_for(std::chrono::milliseconds(100)); // all idle
   auto blocking = units_of({"BLOCK"});
   ASSERT_TRUE(clients[0]->write_all(blocking));
