@@ -40,13 +40,19 @@ bool one_cpu_only() {
   return usable_cpus() == 1;
 }
 
-/// --io-mode: "auto" runs the reactors on the workers when the process may
-/// run on one CPU only, where reading a connection and running its actor
-/// cannot overlap anyway and one thread saves every hand-off
-/// (docs/configuration.md).
+/// CPUs up to which `--io-mode auto` runs the reactors on the workers.
+/// Measured on 2 (docs/benchmarks.md, "Standing"): every echo cell, the
+/// head-of-line p99 and HTTP on two cores were as good or better there than
+/// with reactor threads of their own, which compete with the workers for
+/// the cores; on one CPU nothing could overlap anyway. Unmeasured above.
+constexpr std::size_t workers_up_to_cpus = 2;
+
+/// --io-mode: "auto" runs the reactors on the workers on few CPUs, where
+/// one thread that reads a connection, runs its actor and writes its
+/// replies saves every hand-off (docs/configuration.md).
 bool reactors_on_workers(const std::string& mode) {
   if (mode == "auto")
-    return one_cpu_only();
+    return usable_cpus() <= workers_up_to_cpus;
   return mode == "workers";
 }
 

@@ -312,8 +312,8 @@ std::vector<config_option> node_options() {
     "io-mode", "MODE",
     "where sockets are served: workers (each scheduler thread runs one "
     "reactor between its jobs), threads (reactor threads of their own, "
-    "--io-threads), or auto (workers when the process may run on one CPU "
-    "only)",
+    "--io-threads), or auto (workers when the process may run on two CPUs "
+    "or fewer)",
     &node_config::io_mode, {"auto", "workers", "threads"}));
   options.push_back(count_option(
     "io-threads", "socket reactor threads with --io-mode threads; 0 is one "

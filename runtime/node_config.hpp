@@ -41,7 +41,7 @@ struct node_config {
   /// "workers": each CAF scheduler thread also runs one reactor between its
   /// jobs (io::embed_reactors); "threads": reactors on threads of their own
   /// (io_threads, io_relay); "auto": workers when the process may run on
-  /// one CPU only (its affinity mask), else threads.
+  /// two CPUs or fewer (its affinity mask), else threads.
   std::string io_mode = "auto";
   /// Reactor (socket I/O) threads with io_mode "threads"; 0 means one per
   /// core.
