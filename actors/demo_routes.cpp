@@ -173,7 +173,11 @@ caf::actor spawn_echo_route(caf::actor_system& sys) {
 }
 
 caf::actor spawn_sink_route(caf::actor_system& sys) {
-  return sys.spawn(sink_route);
+  // Detached (a thread of its own): it reads whole bodies, up to GiBs from
+  // spill files, and checksums them, 200 ms and more per GiB of blocking
+  // reads and CPU that must not hold a scheduler thread, and with it that
+  // thread's sockets and other handlers (docs/guide.md, "Handlers").
+  return sys.spawn<caf::detached>(sink_route);
 }
 
 blueprint demo_app(task_scheduler_actor scheduler, std::string node_name) {
