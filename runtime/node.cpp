@@ -35,11 +35,6 @@ namespace weft {
 
 namespace {
 
-/// Whether this process may run on one CPU only (its affinity mask).
-bool one_cpu_only() {
-  return usable_cpus() == 1;
-}
-
 /// CPUs up to which `--io-mode auto` runs the reactors on the workers.
 /// Measured on 2 (docs/benchmarks.md, "Standing"): every echo cell, the
 /// head-of-line p99 and HTTP on two cores were as good or better there than
@@ -146,7 +141,7 @@ namespace {
 bool relay_wanted(const std::string& mode) {
   if (mode != "auto")
     return mode == "on";
-  return one_cpu_only();
+  return usable_cpus() == 1;
 }
 
 } // namespace

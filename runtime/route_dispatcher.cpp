@@ -120,7 +120,6 @@ dispatch_ticket::dispatch_ticket(dispatch_ticket&& other) noexcept
 
 dispatch_ticket& dispatch_ticket::operator=(dispatch_ticket&& other) noexcept {
   if (this != &other) {
-    release();
     unpin();
     binding_ = std::exchange(other.binding_, nullptr);
     owner_ = std::exchange(other.owner_, nullptr);
@@ -136,7 +135,6 @@ dispatch_ticket& dispatch_ticket::operator=(dispatch_ticket&& other) noexcept {
 }
 
 dispatch_ticket::~dispatch_ticket() {
-  release();
   unpin();
 }
 
@@ -149,7 +147,6 @@ void dispatch_ticket::release() noexcept {
 
 void dispatch_ticket::bind(route_dispatcher* owner,
                            const route_binding* binding) noexcept {
-  release();
   unpin();
   ++owner->tickets_;
   owner_ = owner;

@@ -68,6 +68,8 @@ private:
   /// Takes `binding` from the current table of `owner`, which keeps that
   /// table until this ticket is destroyed (or given another).
   void bind(route_dispatcher* owner, const route_binding* binding) noexcept;
+  /// Gives back the pool place (release()) and then the table; a ticket
+  /// holds a place only while bound.
   void unpin() noexcept;
 
   /// Non-owning: the route, alive as long as its table (owner_ keeps it).

@@ -8,10 +8,10 @@
 #include <cstring>
 #include <memory>
 
-#include <absl/strings/strip.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/string_view.h>
+#include <absl/strings/strip.h>
 
 #include "runtime/error_bridge.hpp"
 
@@ -53,7 +53,11 @@ pid_t owner_of(absl::string_view name, const std::string& host) {
 } // namespace
 
 std::string spill_file_prefix(const std::string& dir) {
-  return absl::StrCat(dir, "/", name_prefix, host_tag(), "-", ::getpid(), "-");
+  return spill_file_prefix(dir, ::getpid());
+}
+
+std::string spill_file_prefix(const std::string& dir, long pid) {
+  return absl::StrCat(dir, "/", name_prefix, host_tag(), "-", pid, "-");
 }
 
 absl::StatusOr<std::size_t> sweep_stale_spill_files(const std::string& dir) {

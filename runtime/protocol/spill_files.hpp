@@ -13,6 +13,9 @@ namespace weft::protocol {
 /// files of a process that died from those of one still running.
 std::string spill_file_prefix(const std::string& dir);
 
+/// The same for process `pid` of this host (tests make a dead one's).
+std::string spill_file_prefix(const std::string& dir, long pid);
+
 /// Removes the spill files in `dir` that a process of this host left
 /// behind when it died without cleaning up (a crash, SIGKILL): files named
 /// by spill_file_prefix whose host is ours and whose process is gone.

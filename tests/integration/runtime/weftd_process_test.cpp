@@ -54,9 +54,7 @@ TEST(WeftdProcessTest, StartRemovesSpillFilesOfDeadProcesses) {
   if (child == 0)
     ::_exit(0);
   ::waitpid(child, nullptr, 0); // now no process has this pid
-  auto ours = protocol::spill_file_prefix(dir.string());
-  auto dead = ours.substr(0, ours.rfind('-', ours.size() - 2) + 1)
-              + std::to_string(child) + "-abcdef";
+  auto dead = protocol::spill_file_prefix(dir.string(), child) + "abcdef";
   std::ofstream{dead} << "left behind";
   ASSERT_TRUE(std::filesystem::exists(dead));
   child_process weftd{bin_path("weftd"),

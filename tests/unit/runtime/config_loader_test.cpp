@@ -215,32 +215,30 @@ namespace {
 
 using strings = std::vector<std::string>;
 
+/// The option word `field` holds once `args` and `env` are loaded; fails
+/// the test (and returns "") if they do not load.
+std::string loaded(const strings& args, const env_map& env,
+                   std::string node_config::*field) {
+  auto result = load_config(args, env);
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? result->config.*field : std::string{};
+}
+
 TEST(ConfigLoaderTest, IoRelayIsAutoOnOrOff) {
-  auto defaults = load_config({}, {});
-  ASSERT_TRUE(defaults.ok()) << defaults.status();
-  EXPECT_EQ(defaults->config.io_relay, "auto");
-  auto on = load_config({"--io-relay=on"}, {});
-  ASSERT_TRUE(on.ok()) << on.status();
-  EXPECT_EQ(on->config.io_relay, "on");
-  auto from_env = load_config({}, env_map{{"WEFT_IO_RELAY", "off"}});
-  ASSERT_TRUE(from_env.ok()) << from_env.status();
-  EXPECT_EQ(from_env->config.io_relay, "off");
+  constexpr auto field = &node_config::io_relay;
+  EXPECT_EQ(loaded({}, {}, field), "auto");
+  EXPECT_EQ(loaded({"--io-relay=on"}, {}, field), "on");
+  EXPECT_EQ(loaded({}, env_map{{"WEFT_IO_RELAY", "off"}}, field), "off");
   EXPECT_FALSE(load_config({"--io-relay=sometimes"}, {}).ok());
 }
 
 TEST(ConfigLoaderTest, IoModeIsAutoWorkersOrThreads) {
-  auto defaults = load_config({}, {});
-  ASSERT_TRUE(defaults.ok()) << defaults.status();
-  EXPECT_EQ(defaults->config.io_mode, "auto");
-  auto threads = load_config({"--io-mode=threads"}, {});
-  ASSERT_TRUE(threads.ok()) << threads.status();
-  EXPECT_EQ(threads->config.io_mode, "threads");
-  auto workers = load_config({"--io-mode=workers"}, {});
-  ASSERT_TRUE(workers.ok()) << workers.status();
-  EXPECT_EQ(workers->config.io_mode, "workers");
-  auto from_env = load_config({}, env_map{{"WEFT_IO_MODE", "workers"}});
-  ASSERT_TRUE(from_env.ok()) << from_env.status();
-  EXPECT_EQ(from_env->config.io_mode, "workers");
+  constexpr auto field = &node_config::io_mode;
+  EXPECT_EQ(loaded({}, {}, field), "auto");
+  EXPECT_EQ(loaded({"--io-mode=threads"}, {}, field), "threads");
+  EXPECT_EQ(loaded({"--io-mode=workers"}, {}, field), "workers");
+  EXPECT_EQ(loaded({}, env_map{{"WEFT_IO_MODE", "workers"}}, field),
+            "workers");
   EXPECT_FALSE(load_config({"--io-mode=fibers"}, {}).ok());
 }
 

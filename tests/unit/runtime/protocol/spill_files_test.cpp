@@ -52,12 +52,13 @@ TEST(SpillFilesTest, NamesCarryTheHostAndThisProcess) {
 
 TEST(SpillFilesTest, SweepRemovesOnlyFilesOfDeadProcessesOfThisHost) {
   temp_dir dir;
-  // The name of this host as spill files carry it: between the fixed
-  // prefix and "-<pid>-".
-  auto ours = spill_file_prefix(dir.path()).substr(dir.path().size() + 1);
-  auto host_part = ours.substr(0, ours.rfind('-', ours.size() - 2) + 1);
-  auto dead = host_part + std::to_string(dead_pid()) + "-abcdef";
-  auto alive = ours + "ghijkl";
+  // File names only: the prefixes without "<dir>/".
+  auto name_of = [&dir](long pid, const char* suffix) {
+    return spill_file_prefix(dir.path(), pid).substr(dir.path().size() + 1)
+           + suffix;
+  };
+  auto dead = name_of(dead_pid(), "abcdef");
+  auto alive = name_of(::getpid(), "ghijkl");
   auto other_host = "weft-spill-elsewhere-" + std::to_string(dead_pid())
                     + "-mnopqr";
   touch(dir, dead);
