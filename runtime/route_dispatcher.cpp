@@ -141,7 +141,10 @@ dispatch_ticket::~dispatch_ticket() {
 void dispatch_ticket::release() noexcept {
   if (holds_place_) {
     holds_place_ = false;
-    binding_->load->release(worker_);
+    if (owner_->batched_)
+      owner_->count(binding_->load.get(), worker_, -1);
+    else
+      binding_->load->release(worker_);
   }
 }
 
@@ -170,9 +173,14 @@ route_dispatcher::route_dispatcher(std::shared_ptr<const route_table> table)
   : table_(std::move(table)) {
 }
 
+route_dispatcher::~route_dispatcher() {
+  settle();
+}
+
 void route_dispatcher::update(std::shared_ptr<const route_table> table) {
   if (!table || (table_ && table->version <= table_->version))
     return;
+  settle(); // the old table, and the pools in it, may go now
   // Requests in flight finish against the table they came with.
   if (tickets_ > 0)
     retired_.push_back({std::move(table_), tickets_});
@@ -187,11 +195,45 @@ void route_dispatcher::unpin(std::uint64_t version) noexcept {
   }
   for (auto i = retired_.begin(); i != retired_.end(); ++i) {
     if (i->table->version == version) {
-      if (--i->tickets == 0)
+      if (--i->tickets == 0) {
+        settle(); // before the table's pools go
         retired_.erase(i);
+      }
       return;
     }
   }
+}
+
+void route_dispatcher::count_in_batches(bool on) noexcept {
+  if (!on)
+    settle();
+  batched_ = on;
+}
+
+void route_dispatcher::count(pool_load* load, std::size_t worker,
+                             std::int64_t n) {
+  for (auto& change : changes_) {
+    if (change.load == load && change.worker == worker) {
+      change.n += n;
+      return;
+    }
+  }
+  changes_.push_back({load, worker, n});
+}
+
+std::int64_t route_dispatcher::unsettled(const pool_load* load) const noexcept {
+  std::int64_t n = 0;
+  for (const auto& change : changes_)
+    if (change.load == load)
+      n += change.n;
+  return n;
+}
+
+void route_dispatcher::settle() noexcept {
+  for (const auto& change : changes_)
+    if (change.n != 0)
+      change.load->adjust(change.worker, change.n);
+  changes_.clear();
 }
 
 absl::Status route_dispatcher::prepare(request& req,
@@ -229,11 +271,15 @@ absl::Status route_dispatcher::prepare(request& req,
     ticket.schemas_ = table_->schemas;
   }
   auto worker = pick_worker(route, req);
-  if (!route.load->try_acquire(worker))
+  auto admitted = batched_ ? route.load->admits(unsettled(route.load.get()))
+                           : route.load->try_acquire(worker);
+  if (!admitted)
     return make_status(errc::overloaded,
                        absl::StrCat("route '", route.name, "' has ",
                                     route.spec->options.max_queue,
                                     " requests in flight"));
+  if (batched_)
+    count(route.load.get(), worker, 1);
   ticket.worker_ = worker;
   ticket.holds_place_ = true;
   bool needs_request = !route.error_handlers.empty();

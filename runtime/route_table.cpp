@@ -27,6 +27,12 @@ void pool_load::release(std::size_t worker) noexcept {
   total_.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void pool_load::adjust(std::size_t worker, std::int64_t n) noexcept {
+  if (size_ > 1)
+    per_worker_[worker].fetch_add(n, std::memory_order_relaxed);
+  total_.fetch_add(n, std::memory_order_relaxed);
+}
+
 std::size_t pool_load::least_loaded() const noexcept {
   std::size_t best = 0;
   auto best_load = per_worker_[0].load(std::memory_order_relaxed);

@@ -32,6 +32,16 @@ public:
 
   void release(std::size_t worker) noexcept;
 
+  /// Whether `extra` more requests (counted elsewhere, not applied yet)
+  /// plus one would stay within max_queue. Takes nothing.
+  bool admits(std::int64_t extra) const noexcept {
+    return total_.load(std::memory_order_relaxed) + extra < max_queue_;
+  }
+
+  /// Applies `n` places taken (or, negative, given back) on `worker` at
+  /// once: route_dispatcher's batched counting.
+  void adjust(std::size_t worker, std::int64_t n) noexcept;
+
   /// The worker with the fewest requests in flight (the first on ties).
   std::size_t least_loaded() const noexcept;
 

@@ -15,6 +15,7 @@ weft_test(weft_unit_runtime_protocol
     unit/runtime/protocol/checksum_test.cpp
     unit/runtime/protocol/frame_decoder_test.cpp
     unit/runtime/protocol/frame_writer_test.cpp
+    unit/runtime/protocol/header_codec_test.cpp
     unit/runtime/protocol/protocol_settings_test.cpp
     unit/runtime/protocol/session_test.cpp
     unit/runtime/protocol/session_errors_test.cpp

@@ -522,6 +522,8 @@ void step(connection_self self) {
     if (events.empty() && !st.session->has_events())
       break;
   }
+  // The pool places this step took and gave back, in one update per pool.
+  st.dispatcher.settle();
   if (st.session->closed()) {
     if (!st.channel_closed) {
       st.channel_closed = true;
@@ -562,6 +564,7 @@ caf::behavior connection(connection_self self,
   st.ctx = {std::move(ctx.options), std::move(ctx.stats), ctx.log,
             std::move(ctx.registry)};
   st.dispatcher.update(std::move(ctx.routes));
+  st.dispatcher.count_in_batches(true); // settled at the end of each step
   st.client_id = absl::StrCat("c", st.channel->id());
   if (st.ctx.registry)
     self->send(st.ctx.registry, client_atom_v, st.client_id,

@@ -11,6 +11,7 @@
 
 #include "runtime/error_bridge.hpp"
 #include "runtime/protocol/checksum.hpp"
+#include "runtime/protocol/header_codec.hpp"
 #include "runtime/protocol/spill_files.hpp"
 #include "runtime/protocol/wire_format.hpp"
 
@@ -28,30 +29,6 @@ std::string text_of(const shared_bytes& payload, std::size_t offset) {
   if (payload.size() <= offset)
     return std::string{};
   return std::string{payload.view().substr(offset)};
-}
-
-/// Field numbers of MessageHeader the session sets itself (schemas/weft/
-/// wire.proto).
-constexpr std::uint32_t id_field = 1;
-constexpr std::uint32_t total_size_field = 10;
-
-/// Appends a varint field (wire type 0) in protobuf's encoding.
-void append_varint_field(std::string& out, std::uint32_t field,
-                         std::uint64_t value) {
-  // Into a local buffer first: one append instead of a capacity check
-  // per byte. A tag of a field below 16 and a 64-bit varint take 11 bytes.
-  char buf[16];
-  std::size_t n = 0;
-  auto put = [&buf, &n](std::uint64_t x) {
-    while (x >= 0x80) {
-      buf[n++] = static_cast<char>((x & 0x7f) | 0x80);
-      x >>= 7;
-    }
-    buf[n++] = static_cast<char>(x);
-  };
-  put(std::uint64_t{field} << 3);
-  put(value);
-  out.append(buf, n);
 }
 
 std::size_t priority_of(const weft::wire::MessageHeader& header) {
@@ -362,11 +339,10 @@ void session::on_message(frame& f, absl::Time now) {
   auto& ev = new_event(session_event::kind::message);
   auto& header = ev.header;
   auto take_back = [this](std::uint32_t id, errc code, std::string text) {
-    events_.pop_back();
+    drop_last_event();
     reject(id, code, text);
   };
-  if (!header.ParseFromArray(p + header_length_size,
-                             static_cast<int>(header_len))) {
+  if (!decode_header({p + header_length_size, header_len}, header)) {
     take_back(f.id, errc::malformed_frame, "message header does not parse");
     return;
   }
@@ -418,8 +394,7 @@ void session::on_begin(const frame& f, absl::Time now) {
     return;
   }
   auto in = std::make_unique<inbound>();
-  if (!in->header.ParseFromArray(f.payload.data(),
-                                 static_cast<int>(f.payload.size()))) {
+  if (!decode_header(f.payload.span(), in->header)) {
     reject(f.id, errc::malformed_frame, "message header does not parse");
     return;
   }
@@ -539,13 +514,13 @@ void session::on_chunk(const frame& f, absl::Time now) {
 }
 
 void session::deliver_last(std::uint32_t id, absl::Time deadline) {
-  auto& ev = events_.back();
+  auto& ev = last_event();
   const auto& header = ev.header;
   if (header.kind() == weft::wire::KIND_REPLY) {
     // A reply to a request we no longer wait for (cancelled, timed out) is
     // dropped here, so the owner never sees an answer twice.
     if (outstanding_.erase(header.reply_to()) == 0) {
-      events_.pop_back();
+      drop_last_event();
       return;
     }
   } else if (header.kind() == weft::wire::KIND_REQUEST) {
@@ -817,15 +792,9 @@ session::send(const weft::wire::MessageHeader& header, payload body,
     header_scratch_ = std::make_unique<std::string>();
   auto& header_bytes = *header_scratch_;
   header_bytes.clear();
-  if (!header.AppendToString(&header_bytes))
-    return make_status(errc::internal, "cannot encode a message header");
-  // The id and total_size are the session's: appended after the caller's
-  // fields rather than set on a copy of its header (a protobuf copy per
-  // message). A parser keeps the last value of a scalar field, so these
-  // override whatever the caller left there.
-  append_varint_field(header_bytes, id_field, id);
-  if (body.size() != 0 || header.total_size() != 0)
-    append_varint_field(header_bytes, total_size_field, body.size());
+  // The id and total_size are the session's: written in place of the
+  // caller's, without a copy of its header (a protobuf copy per message).
+  encode_header(header, id, body.size(), header_bytes);
   if (peer_ready_) {
     if (auto st = check_peer_limits(header_bytes.size(), body.size());
         !st.ok())
@@ -1188,10 +1157,14 @@ void session::trim() {
   free_if_empty(outstanding_);
   if (!q_)
     header_scratch_.reset();
+  if (events_used_ == 0)
+    decltype(events_){}.swap(events_);
+  decltype(handed_){}.swap(handed_);
 }
 
-std::vector<session_event> session::take_events() {
-  return std::exchange(events_, {});
+absl::Span<session_event> session::take_events() {
+  std::swap(events_, handed_);
+  return {handed_.data(), std::exchange(events_used_, 0)};
 }
 
 // -- bookkeeping --------------------------------------------------------------
@@ -1212,13 +1185,37 @@ void session::push_event(session_event ev) {
 }
 
 session_event& session::new_event(session_event::kind what) {
-  // Events come in bursts (one per frame of a read): growing one by one
-  // would move every protobuf header several times.
-  if (events_.capacity() == 0)
-    events_.reserve(16);
-  auto& ev = events_.emplace_back();
+  if (events_used_ == events_.size()) {
+    // Events come in bursts (one per frame of a read): growing one by one
+    // would move every protobuf header several times.
+    if (events_.capacity() == 0)
+      events_.reserve(16);
+    auto& ev = events_.emplace_back();
+    ++events_used_;
+    ev.what = what;
+    return ev;
+  }
+  // A slot used before: reset it field by field, keeping its allocations.
+  auto& ev = events_[events_used_++];
   ev.what = what;
+  ev.id = 0;
+  ev.header.Clear();
+  ev.body = payload{};
+  ev.done = 0;
+  ev.total = 0;
+  ev.code = errc::ok;
+  ev.text.clear();
+  ev.ours = false;
+  ev.rtt = absl::ZeroDuration();
   return ev;
+}
+
+void session::drop_last_event() noexcept {
+  --events_used_;
+}
+
+session_event& session::last_event() noexcept {
+  return events_[events_used_ - 1];
 }
 
 void session::drop_inbound(std::uint32_t id) {

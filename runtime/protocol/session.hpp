@@ -9,6 +9,7 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
+#include <absl/types/span.h>
 
 #include "runtime/errc.hpp"
 #include "runtime/payload.hpp"
@@ -168,12 +169,15 @@ public:
   /// True when take_output would return something now.
   bool wants_write() const;
 
-  /// Events since the last call, in order.
-  std::vector<session_event> take_events();
+  /// Events since the last call, in order. The span stays valid until the
+  /// next take_events() or trim(); the session then reuses its events'
+  /// storage (a header's strings included) for later ones, so move out
+  /// what you keep.
+  absl::Span<session_event> take_events();
 
   /// True when take_events would return something.
   bool has_events() const noexcept {
-    return !events_.empty();
+    return events_used_ > 0;
   }
 
   // -- state ----------------------------------------------------------------
@@ -235,6 +239,9 @@ private:
   /// Appends an empty event of kind `what` to fill in place; the reference
   /// holds until the next event is added.
   session_event& new_event(session_event::kind what);
+  /// The event new_event() made last, and taking it back.
+  session_event& last_event() noexcept;
+  void drop_last_event() noexcept;
   /// Pushes a `cancelled` event for message `id`.
   void push_cancelled(std::uint32_t id, errc code, std::string text,
                       bool ours);
@@ -294,7 +301,12 @@ private:
   /// The encoded header of the message being sent (capacity reused).
   /// Made at the first send(): an idle connection holds none.
   std::unique_ptr<std::string> header_scratch_;
+  /// Events pile up in the first events_used_ slots of events_; the last
+  /// ones handed out live in handed_. Both keep their slots, whose headers
+  /// keep their strings: no header is built or freed per message.
   std::vector<session_event> events_;
+  std::vector<session_event> handed_;
+  std::size_t events_used_ = 0;
 
   // Inbound.
   std::uint32_t last_in_id_ = 0;

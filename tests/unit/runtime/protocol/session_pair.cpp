@@ -151,7 +151,7 @@ shared_bytes random_bytes(std::size_t n, std::uint64_t seed) {
   return shared_bytes{std::move(out)};
 }
 
-std::vector<session_event> of_kind(const std::vector<session_event>& events,
+std::vector<session_event> of_kind(absl::Span<const session_event> events,
                                    session_event::kind what) {
   std::vector<session_event> out;
   for (const auto& ev : events)

@@ -91,7 +91,7 @@ weft::wire::MessageHeader reply_to(std::uint32_t request_id);
 shared_bytes random_bytes(std::size_t n, std::uint64_t seed);
 
 /// Events of one kind.
-std::vector<session_event> of_kind(const std::vector<session_event>& events,
+std::vector<session_event> of_kind(absl::Span<const session_event> events,
                                    session_event::kind what);
 
 // -- session_pair --------------------------------------------------------------

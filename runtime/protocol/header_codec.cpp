@@ -1,0 +1,236 @@
+#include "runtime/protocol/header_codec.hpp"
+
+#include <cstring>
+
+namespace weft::protocol {
+
+namespace {
+
+// Field numbers and wire types of MessageHeader (schemas/weft/wire.proto).
+enum field : std::uint32_t {
+  id = 1,
+  kind = 2,
+  route = 3,
+  reply_to = 4,
+  content_type = 5,
+  schema = 6,
+  priority = 7,
+  deadline_ms = 8,
+  total_size = 10,
+};
+constexpr std::uint32_t varint_type = 0;
+constexpr std::uint32_t length_type = 2;
+
+/// Reads a varint of at most 10 bytes; false if it does not end in time.
+bool read_varint(const std::uint8_t*& p, const std::uint8_t* end,
+                 std::uint64_t& value) {
+  std::uint64_t v = 0;
+  for (int shift = 0; shift < 70 && p < end; shift += 7) {
+    auto byte = *p++;
+    v |= std::uint64_t{byte & 0x7fu} << shift;
+    if (byte < 0x80) {
+      value = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ascii(const std::uint8_t* p, std::size_t n) {
+  std::uint64_t any = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p + i, 8);
+    any |= word;
+  }
+  for (; i < n; ++i)
+    any |= p[i];
+  return (any & 0x8080808080808080ull) == 0;
+}
+
+/// Encodes `x` as a varint into `buf`; returns the bytes used.
+std::size_t put_varint(char* buf, std::uint64_t x) {
+  std::size_t n = 0;
+  while (x >= 0x80) {
+    buf[n++] = static_cast<char>((x & 0x7f) | 0x80);
+    x >>= 7;
+  }
+  buf[n++] = static_cast<char>(x);
+  return n;
+}
+
+/// Collects a header's fields in a buffer on the stack and appends them to
+/// `out` in one piece: a std::string append per field cost more than the
+/// encoding itself.
+class field_writer {
+public:
+  explicit field_writer(std::string& out) : out_(out) {
+  }
+
+  field_writer(const field_writer&) = delete;
+  field_writer& operator=(const field_writer&) = delete;
+
+  ~field_writer() {
+    out_.append(buf_, n_);
+  }
+
+  void varint(std::uint32_t number, std::uint64_t value) {
+    room(2 * max_varint);
+    n_ += put_varint(buf_ + n_, std::uint64_t{number} << 3);
+    n_ += put_varint(buf_ + n_, value);
+  }
+
+  void text(std::uint32_t number, const std::string& value) {
+    if (value.empty())
+      return;
+    room(2 * max_varint);
+    n_ += put_varint(buf_ + n_, (std::uint64_t{number} << 3) | length_type);
+    n_ += put_varint(buf_ + n_, value.size());
+    if (value.size() > sizeof buf_ - n_) {
+      out_.append(buf_, n_);
+      n_ = 0;
+      out_.append(value);
+      return;
+    }
+    std::memcpy(buf_ + n_, value.data(), value.size());
+    n_ += value.size();
+  }
+
+private:
+  static constexpr std::size_t max_varint = 10;
+
+  void room(std::size_t bytes) {
+    if (sizeof buf_ - n_ < bytes) {
+      out_.append(buf_, n_);
+      n_ = 0;
+    }
+  }
+
+  std::string& out_;
+  char buf_[256];
+  std::size_t n_ = 0;
+};
+
+/// An enum is an int32: a negative one takes ten bytes, sign-extended.
+std::uint64_t enum_bits(int value) {
+  return static_cast<std::uint64_t>(static_cast<std::int64_t>(value));
+}
+
+} // namespace
+
+void append_varint_field(std::string& out, std::uint32_t number,
+                         std::uint64_t value) {
+  // Into a local buffer first: one append instead of a capacity check
+  // per byte. A tag of a field below 16 and a 64-bit varint take 11 bytes.
+  char buf[16];
+  auto n = put_varint(buf, std::uint64_t{number} << 3);
+  n += put_varint(buf + n, value);
+  out.append(buf, n);
+}
+
+bool decode_header(absl::Span<const std::uint8_t> bytes,
+                   weft::wire::MessageHeader& out) {
+  auto slow = [&] {
+    return out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  };
+  out.Clear();
+  const auto* p = bytes.data();
+  const auto* end = p + bytes.size();
+  while (p < end) {
+    std::uint64_t tag = 0;
+    if (!read_varint(p, end, tag) || tag > 0xffffffffu)
+      return slow();
+    auto number = static_cast<std::uint32_t>(tag >> 3);
+    auto type = static_cast<std::uint32_t>(tag & 7);
+    std::uint64_t value = 0;
+    if (!read_varint(p, end, value))
+      return slow();
+    if (type == varint_type) {
+      switch (number) {
+        case field::id:
+          out.set_id(static_cast<std::uint32_t>(value));
+          break;
+        case field::kind:
+          out.set_kind(static_cast<weft::wire::Kind>(
+            static_cast<std::int32_t>(value)));
+          break;
+        case field::reply_to:
+          out.set_reply_to(static_cast<std::uint32_t>(value));
+          break;
+        case field::priority:
+          out.set_priority(static_cast<weft::wire::Priority>(
+            static_cast<std::int32_t>(value)));
+          break;
+        case field::deadline_ms:
+          out.set_deadline_ms(static_cast<std::uint32_t>(value));
+          break;
+        case field::total_size:
+          out.set_total_size(value);
+          break;
+        default:
+          return slow();
+      }
+      continue;
+    }
+    // protobuf checks a string field's UTF-8; ASCII needs no check.
+    if (type != length_type
+        || value > static_cast<std::uint64_t>(end - p)
+        || !ascii(p, static_cast<std::size_t>(value)))
+      return slow();
+    const auto* text = reinterpret_cast<const char*>(p);
+    auto size = static_cast<std::size_t>(value);
+    switch (number) {
+      case field::route:
+        out.set_route(text, size);
+        break;
+      case field::content_type:
+        out.set_content_type(text, size);
+        break;
+      case field::schema:
+        out.set_schema(text, size);
+        break;
+      default:
+        return slow();
+    }
+    p += size;
+  }
+  return true;
+}
+
+void encode_header(const weft::wire::MessageHeader& header,
+                   std::string& out) {
+  encode_header(header, header.id(), header.total_size(), out);
+}
+
+void encode_header(const weft::wire::MessageHeader& header, std::uint32_t id,
+                   std::uint64_t total_size, std::string& out) {
+  if (header.metadata_size() > 0 || header.has_status()) {
+    header.AppendPartialToString(&out);
+    // A parser keeps a scalar field's last value: these override the
+    // header's own.
+    if (id != header.id())
+      append_varint_field(out, field::id, id);
+    if (total_size != header.total_size())
+      append_varint_field(out, field::total_size, total_size);
+    return;
+  }
+  field_writer w{out};
+  if (id != 0)
+    w.varint(field::id, id);
+  if (header.kind() != 0)
+    w.varint(field::kind, enum_bits(header.kind()));
+  w.text(field::route, header.route());
+  if (header.reply_to() != 0)
+    w.varint(field::reply_to, header.reply_to());
+  w.text(field::content_type, header.content_type());
+  w.text(field::schema, header.schema());
+  if (header.priority() != 0)
+    w.varint(field::priority, enum_bits(header.priority()));
+  if (header.deadline_ms() != 0)
+    w.varint(field::deadline_ms, header.deadline_ms());
+  if (total_size != 0)
+    w.varint(field::total_size, total_size);
+}
+
+} // namespace weft::protocol

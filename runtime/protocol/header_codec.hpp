@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <absl/types/span.h>
+
+#include "weft/wire.pb.h"
+
+namespace weft::protocol {
+
+/// Parses a MessageHeader's wire bytes into `out` exactly as protobuf's
+/// ParseFromArray would (same result, same failures): by hand for the
+/// fields a message usually carries, through protobuf when the bytes hold
+/// anything else (metadata, status, unknown fields, non-ASCII strings).
+/// The hand path skips protobuf's parse set-up, which was most of the
+/// cost of a small message's header.
+bool decode_header(absl::Span<const std::uint8_t> bytes,
+                   weft::wire::MessageHeader& out);
+
+/// Appends `header`'s wire bytes to `out`, byte for byte what protobuf's
+/// serialization gives (fields in number order, defaults left out); by
+/// hand unless the header has metadata or a status. Unknown fields (from
+/// a parsed header) are not written: weft never forwards a received one.
+void encode_header(const weft::wire::MessageHeader& header, std::string& out);
+
+/// The same with `id` and `total_size` in place of the header's own: the
+/// session's numbering and the body's size, without a copy of the header.
+void encode_header(const weft::wire::MessageHeader& header, std::uint32_t id,
+                   std::uint64_t total_size, std::string& out);
+
+/// Appends field `field` as a varint (wire type 0), protobuf's encoding.
+void append_varint_field(std::string& out, std::uint32_t field,
+                         std::uint64_t value);
+
+} // namespace weft::protocol
