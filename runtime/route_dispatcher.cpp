@@ -75,7 +75,11 @@ std::uint64_t stable_hash(absl::string_view key) {
   return h;
 }
 
-std::size_t pick_worker(const route_binding& route, const request& req) {
+/// `unsettled` places taken on `unsettled_worker` of this route's pool are
+/// not in its counts yet (route_dispatcher::count_in_batches).
+std::size_t pick_worker(const route_binding& route, const request& req,
+                        std::size_t unsettled_worker,
+                        std::int64_t unsettled) {
   auto n = route.workers.size();
   if (n == 1)
     return 0;
@@ -83,7 +87,7 @@ std::size_t pick_worker(const route_binding& route, const request& req) {
     case dispatch_policy::round_robin:
       return route.load->next();
     case dispatch_policy::least_loaded:
-      return route.load->least_loaded();
+      return route.load->least_loaded(unsettled_worker, unsettled);
     case dispatch_policy::by_key:
       return static_cast<std::size_t>(stable_hash(request_key(route, req))
                                       % n);
@@ -182,8 +186,11 @@ void route_dispatcher::update(std::shared_ptr<const route_table> table) {
     return;
   settle(); // the old table, and the pools in it, may go now
   // Requests in flight finish against the table they came with.
-  if (tickets_ > 0)
-    retired_.push_back({std::move(table_), tickets_});
+  if (tickets_ > 0) {
+    if (!retired_)
+      retired_ = std::make_unique<std::vector<retired_table>>();
+    retired_->push_back({std::move(table_), tickets_});
+  }
   table_ = std::move(table);
   tickets_ = 0;
 }
@@ -193,11 +200,15 @@ void route_dispatcher::unpin(std::uint64_t version) noexcept {
     --tickets_;
     return;
   }
-  for (auto i = retired_.begin(); i != retired_.end(); ++i) {
+  if (!retired_)
+    return;
+  for (auto i = retired_->begin(); i != retired_->end(); ++i) {
     if (i->table->version == version) {
       if (--i->tickets == 0) {
         settle(); // before the table's pools go
-        retired_.erase(i);
+        retired_->erase(i);
+        if (retired_->empty())
+          retired_.reset();
       }
       return;
     }
@@ -211,29 +222,24 @@ void route_dispatcher::count_in_batches(bool on) noexcept {
 }
 
 void route_dispatcher::count(pool_load* load, std::size_t worker,
-                             std::int64_t n) {
-  for (auto& change : changes_) {
-    if (change.load == load && change.worker == worker) {
-      change.n += n;
-      return;
-    }
+                             std::int32_t n) {
+  if (load != pending_load_ || worker != pending_worker_) {
+    settle();
+    pending_load_ = load;
+    pending_worker_ = static_cast<std::uint32_t>(worker);
   }
-  changes_.push_back({load, worker, n});
+  pending_ += n;
 }
 
 std::int64_t route_dispatcher::unsettled(const pool_load* load) const noexcept {
-  std::int64_t n = 0;
-  for (const auto& change : changes_)
-    if (change.load == load)
-      n += change.n;
-  return n;
+  return load == pending_load_ ? pending_ : 0;
 }
 
 void route_dispatcher::settle() noexcept {
-  for (const auto& change : changes_)
-    if (change.n != 0)
-      change.load->adjust(change.worker, change.n);
-  changes_.clear();
+  if (pending_ != 0)
+    pending_load_->adjust(pending_worker_, pending_);
+  pending_ = 0;
+  pending_load_ = nullptr;
 }
 
 absl::Status route_dispatcher::prepare(request& req,
@@ -270,8 +276,9 @@ absl::Status route_dispatcher::prepare(request& req,
     ticket.json_reply_ = true;
     ticket.schemas_ = table_->schemas;
   }
-  auto worker = pick_worker(route, req);
-  auto admitted = batched_ ? route.load->admits(unsettled(route.load.get()))
+  auto waiting = unsettled(route.load.get());
+  auto worker = pick_worker(route, req, pending_worker_, waiting);
+  auto admitted = batched_ ? route.load->admits(waiting)
                            : route.load->try_acquire(worker);
   if (!admitted)
     return make_status(errc::overloaded,

@@ -146,17 +146,9 @@ private:
   void unpin(std::uint64_t version) noexcept;
 
   /// Notes `n` places taken (or given back) on a pool's `worker`.
-  void count(pool_load* load, std::size_t worker, std::int64_t n);
+  void count(pool_load* load, std::size_t worker, std::int32_t n);
   /// Places taken from `load` and not settled yet (net).
   std::int64_t unsettled(const pool_load* load) const noexcept;
-
-  /// A pool count not applied yet; `load` lives in a table this dispatcher
-  /// holds (settle() runs before any table is let go).
-  struct load_change {
-    pool_load* load;
-    std::size_t worker;
-    std::int64_t n;
-  };
 
   /// An older table that tickets still use, with how many do.
   struct retired_table {
@@ -168,10 +160,19 @@ private:
   /// Tickets of table_ alive. Counted by one actor only, so tickets pay no
   /// atomic reference count (a cache line that every connection on every
   /// core would write per request).
-  std::size_t tickets_ = 0;
-  std::vector<retired_table> retired_;
-  std::vector<load_change> changes_;
+  std::uint32_t tickets_ = 0;
   bool batched_ = false;
+  /// Older tables still in use; rare, so out of line (a connection actor's
+  /// state is sized to a malloc class).
+  std::unique_ptr<std::vector<retired_table>> retired_;
+  /// The pool count not applied yet: one pool and worker at a time (the
+  /// usual step uses one route), so it needs no allocation; a step that
+  /// moves to another pool applies the previous one's count first. Its
+  /// pool lives in a table this dispatcher holds: settle() runs before any
+  /// table is let go.
+  pool_load* pending_load_ = nullptr;
+  std::uint32_t pending_worker_ = 0;
+  std::int32_t pending_ = 0;
 };
 
 /// Finds the value of protobuf field `field` (top level) in `bytes`, the

@@ -33,11 +33,16 @@ void pool_load::adjust(std::size_t worker, std::int64_t n) noexcept {
   total_.fetch_add(n, std::memory_order_relaxed);
 }
 
-std::size_t pool_load::least_loaded() const noexcept {
+std::size_t pool_load::least_loaded(std::size_t extra_worker,
+                                    std::int64_t extra) const noexcept {
+  auto load_of = [&](std::size_t i) {
+    return per_worker_[i].load(std::memory_order_relaxed)
+           + (i == extra_worker ? extra : 0);
+  };
   std::size_t best = 0;
-  auto best_load = per_worker_[0].load(std::memory_order_relaxed);
+  auto best_load = load_of(0);
   for (std::size_t i = 1; i < size_; ++i) {
-    auto load = per_worker_[i].load(std::memory_order_relaxed);
+    auto load = load_of(i);
     if (load < best_load) {
       best = i;
       best_load = load;

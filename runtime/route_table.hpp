@@ -42,8 +42,11 @@ public:
   /// once: route_dispatcher's batched counting.
   void adjust(std::size_t worker, std::int64_t n) noexcept;
 
-  /// The worker with the fewest requests in flight (the first on ties).
-  std::size_t least_loaded() const noexcept;
+  /// The worker with the fewest requests in flight (the first on ties),
+  /// counting `extra` more on `extra_worker` (places the caller took and
+  /// has not applied yet).
+  std::size_t least_loaded(std::size_t extra_worker = 0,
+                           std::int64_t extra = 0) const noexcept;
 
   /// The next worker in turn.
   std::size_t next() noexcept;

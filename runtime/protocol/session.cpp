@@ -1157,14 +1157,17 @@ void session::trim() {
   free_if_empty(outstanding_);
   if (!q_)
     header_scratch_.reset();
-  if (events_used_ == 0)
-    decltype(events_){}.swap(events_);
-  decltype(handed_){}.swap(handed_);
+  if (ev_ && ev_->used == 0)
+    ev_.reset();
+  else if (ev_)
+    decltype(ev_->handed){}.swap(ev_->handed);
 }
 
 absl::Span<session_event> session::take_events() {
-  std::swap(events_, handed_);
-  return {handed_.data(), std::exchange(events_used_, 0)};
+  if (!ev_)
+    return {};
+  std::swap(ev_->filling, ev_->handed);
+  return {ev_->handed.data(), std::exchange(ev_->used, 0)};
 }
 
 // -- bookkeeping --------------------------------------------------------------
@@ -1185,18 +1188,21 @@ void session::push_event(session_event ev) {
 }
 
 session_event& session::new_event(session_event::kind what) {
-  if (events_used_ == events_.size()) {
+  if (!ev_)
+    ev_ = std::make_unique<event_buffers>();
+  auto& slots = ev_->filling;
+  if (ev_->used == slots.size()) {
     // Events come in bursts (one per frame of a read): growing one by one
     // would move every protobuf header several times.
-    if (events_.capacity() == 0)
-      events_.reserve(16);
-    auto& ev = events_.emplace_back();
-    ++events_used_;
+    if (slots.capacity() == 0)
+      slots.reserve(16);
+    auto& ev = slots.emplace_back();
+    ++ev_->used;
     ev.what = what;
     return ev;
   }
   // A slot used before: reset it field by field, keeping its allocations.
-  auto& ev = events_[events_used_++];
+  auto& ev = slots[ev_->used++];
   ev.what = what;
   ev.id = 0;
   ev.header.Clear();
@@ -1211,11 +1217,11 @@ session_event& session::new_event(session_event::kind what) {
 }
 
 void session::drop_last_event() noexcept {
-  --events_used_;
+  --ev_->used;
 }
 
 session_event& session::last_event() noexcept {
-  return events_[events_used_ - 1];
+  return ev_->filling[ev_->used - 1];
 }
 
 void session::drop_inbound(std::uint32_t id) {

@@ -177,7 +177,7 @@ public:
 
   /// True when take_events would return something.
   bool has_events() const noexcept {
-    return events_used_ > 0;
+    return ev_ && ev_->used > 0;
   }
 
   // -- state ----------------------------------------------------------------
@@ -301,12 +301,16 @@ private:
   /// The encoded header of the message being sent (capacity reused).
   /// Made at the first send(): an idle connection holds none.
   std::unique_ptr<std::string> header_scratch_;
-  /// Events pile up in the first events_used_ slots of events_; the last
-  /// ones handed out live in handed_. Both keep their slots, whose headers
-  /// keep their strings: no header is built or freed per message.
-  std::vector<session_event> events_;
-  std::vector<session_event> handed_;
-  std::size_t events_used_ = 0;
+  /// Events pile up in the first `used` slots of `filling`; the last ones
+  /// handed out live in `handed`. Both keep their slots, whose headers keep
+  /// their strings: no header is built or freed per message. Out of line
+  /// and freed by trim(): an idle connection holds none.
+  struct event_buffers {
+    std::vector<session_event> filling;
+    std::vector<session_event> handed;
+    std::size_t used = 0;
+  };
+  std::unique_ptr<event_buffers> ev_;
 
   // Inbound.
   std::uint32_t last_in_id_ = 0;
