@@ -21,6 +21,7 @@ weft_test(weft_unit_runtime_protocol
     unit/runtime/protocol/session_errors_test.cpp
     unit/runtime/protocol/session_property_test.cpp
     unit/runtime/protocol/spill_files_test.cpp
+    unit/runtime/protocol/spill_writer_test.cpp
   DEPS weft_protocol weft_protocol_testing
   LABELS unit)
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <system_error>
 #include <unistd.h>
 
 #include <absl/strings/str_cat.h>
@@ -13,6 +14,7 @@
 #include "runtime/protocol/checksum.hpp"
 #include "runtime/protocol/header_codec.hpp"
 #include "runtime/protocol/spill_files.hpp"
+#include "runtime/protocol/spill_writer.hpp"
 #include "runtime/protocol/wire_format.hpp"
 
 namespace weft::protocol {
@@ -20,6 +22,15 @@ namespace weft::protocol {
 namespace {
 
 constexpr std::uint64_t progress_step = 1024 * 1024;
+
+/// How far a spill file's writer may fall behind the connection (bytes of
+/// a received message queued for it, views of read buffers): beyond this
+/// the sender's credit waits for the writer, so that a slow disk pushes
+/// back on the sender instead of on the connection's thread.
+constexpr std::size_t spill_write_ahead = 8 * 1024 * 1024;
+/// How often a session looks at its spill writers while one holds credit
+/// back or still writes a finished message.
+constexpr absl::Duration spill_poll = absl::Milliseconds(1);
 
 absl::Span<const std::uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -53,6 +64,14 @@ struct session::inbound {
   std::vector<std::uint8_t> memory;
   int fd = -1;
   std::string path;
+  /// Writes the spill file off the connection's thread (null: inline,
+  /// when no thread could be started).
+  std::unique_ptr<spill_writer> writer;
+  /// Credit owed to the sender, held while the writer is behind.
+  bool credit_held = false;
+  /// All of it arrived and checked; the writer still writes the end.
+  bool writing_tail = false;
+  absl::Time deliver_deadline;
   absl::Time deadline = absl::InfiniteFuture();
 
   inbound() = default;
@@ -60,6 +79,7 @@ struct session::inbound {
   inbound& operator=(const inbound&) = delete;
 
   ~inbound() {
+    writer.reset(); // stops writing before the file goes
     if (fd >= 0)
       ::close(fd);
     if (!path.empty())
@@ -78,14 +98,23 @@ struct session::inbound {
                                       ": ", std::strerror(errno)));
     path = std::move(templ);
     in_memory = false;
+    try {
+      writer = std::make_unique<spill_writer>(fd, path);
+    } catch (const std::system_error&) {
+      // No thread to be had: this file is written inline instead.
+    }
     return absl::OkStatus();
   }
 
-  absl::Status append(absl::Span<const std::uint8_t> bytes) {
+  /// Adds the first `length` bytes of `piece` to the body.
+  absl::Status append(const shared_bytes& piece, std::size_t length) {
+    auto bytes = piece.span().subspan(0, length);
     if (in_memory) {
       memory.insert(memory.end(), bytes.begin(), bytes.end());
       return absl::OkStatus();
     }
+    if (writer)
+      return writer->write(piece.slice(0, length));
     while (!bytes.empty()) {
       auto n = ::write(fd, bytes.data(), bytes.size());
       if (n < 0 && errno == EINTR)
@@ -99,10 +128,17 @@ struct session::inbound {
     return absl::OkStatus();
   }
 
-  /// Hands the assembled body over; the spill file now belongs to it.
-  payload finish() {
+  /// Hands the assembled body over once it is all written; the spill file
+  /// now belongs to it.
+  absl::StatusOr<payload> finish() {
     if (in_memory)
       return payload{shared_bytes{std::move(memory)}};
+    if (writer) {
+      auto written = writer->finish();
+      writer.reset();
+      if (!written.ok())
+        return written;
+    }
     ::close(fd);
     fd = -1;
     return payload::file(std::exchange(path, std::string{}), total, true);
@@ -381,7 +417,9 @@ void session::on_begin(const frame& f, absl::Time now) {
     return;
   if (sent_goaway_ && f.id > sent_goaway_last_)
     return;
-  if (inbound_.size() >= opt_->local.max_concurrent_messages) {
+  // A message that ended and waits for its spill writer is no longer
+  // open for its sender.
+  if (inbound_.size() - finishing_ >= opt_->local.max_concurrent_messages) {
     reject(f.id, errc::too_many_messages,
            absl::StrCat("more than ", opt_->local.max_concurrent_messages,
                         " concurrent messages"));
@@ -445,6 +483,11 @@ void session::on_chunk(const frame& f, absl::Time now) {
     return;
   }
   auto& in = *i->second;
+  if (in.writing_tail) {
+    // Past its END: dropped, as the tail of a finished message would be.
+    consumed_connection(len);
+    return;
+  }
   in.window -= static_cast<std::int64_t>(len);
   if (in.window < 0) {
     fail(errc::flow_control_error,
@@ -464,7 +507,7 @@ void session::on_chunk(const frame& f, absl::Time now) {
     return;
   }
   auto body = f.payload.span().subspan(0, body_len);
-  if (auto st = in.append(body); !st.ok()) {
+  if (auto st = in.append(f.payload, body_len); !st.ok()) {
     reject(f.id, errc::io_error, std::string{st.message()});
     return;
   }
@@ -486,11 +529,8 @@ void session::on_chunk(const frame& f, absl::Time now) {
   }
   if (!end) {
     in.unacked += len;
-    if (in.unacked >= opt_->local.initial_message_window / 2) {
-      control_.window(f.id, static_cast<std::uint32_t>(in.unacked));
-      in.window += static_cast<std::int64_t>(in.unacked);
-      in.unacked = 0;
-    }
+    if (in.unacked >= opt_->local.initial_message_window / 2)
+      grant_credit(f.id, in, now);
     return;
   }
   if (in.received != in.total) {
@@ -506,11 +546,65 @@ void session::on_chunk(const frame& f, absl::Time now) {
   // The deadline counts from the BEGIN frame (docs/protocol.md §4.2).
   auto deadline = in.header.deadline_ms() > 0 ? in.deadline
                                               : now + opt_->request_timeout;
+  if (in.writer && in.writer->queued() > 0) {
+    // Delivered once its spill file is all written (poll_spills), rather
+    // than waiting for the writer on the connection's thread.
+    in.writing_tail = true;
+    ++finishing_;
+    in.deliver_deadline = deadline;
+    spill_poll_at_ = std::min(spill_poll_at_, now + spill_poll);
+    return;
+  }
+  deliver_inbound(f.id, in, deadline);
+}
+
+void session::grant_credit(std::uint32_t id, inbound& in, absl::Time now) {
+  if (in.writer && in.writer->queued() > spill_write_ahead) {
+    in.credit_held = true;
+    spill_poll_at_ = std::min(spill_poll_at_, now + spill_poll);
+    return;
+  }
+  in.credit_held = false;
+  if (in.unacked == 0)
+    return;
+  control_.window(id, static_cast<std::uint32_t>(in.unacked));
+  in.window += static_cast<std::int64_t>(in.unacked);
+  in.unacked = 0;
+}
+
+void session::poll_spills(absl::Time now) {
+  // Whenever the owner ticks, not only at spill_poll_at_: a writer done
+  // early is seen early.
+  if (!spilling())
+    return;
+  spill_poll_at_ = absl::InfiniteFuture();
+  std::vector<std::uint32_t> written;
+  for (auto& [id, in] : inbound_) {
+    if (in->credit_held)
+      grant_credit(id, *in, now);
+    if (in->writing_tail) {
+      if (in->writer->queued() == 0)
+        written.push_back(id);
+      else
+        spill_poll_at_ = std::min(spill_poll_at_, now + spill_poll);
+    }
+  }
+  for (auto id : written)
+    deliver_inbound(id, *inbound_.at(id), inbound_.at(id)->deliver_deadline);
+}
+
+void session::deliver_inbound(std::uint32_t id, inbound& in,
+                              absl::Time deadline) {
+  auto body_done = in.finish();
+  if (!body_done.ok()) {
+    reject(id, errc::io_error, std::string{body_done.status().message()});
+    return;
+  }
   auto& ev = new_event(session_event::kind::message);
   ev.header.Swap(&in.header);
-  ev.body = in.finish();
-  drop_inbound(f.id);
-  deliver_last(f.id, deadline);
+  ev.body = std::move(*body_done);
+  drop_inbound(id);
+  deliver_last(id, deadline);
 }
 
 void session::deliver_last(std::uint32_t id, absl::Time deadline) {
@@ -674,6 +768,7 @@ void session::on_goaway(const frame& f) {
 void session::on_tick(absl::Time now) {
   if (state_ == state::closed)
     return;
+  poll_spills(now);
   if (opt_->local.idle_timeout_ms > 0
       && now - last_received_
            >= absl::Milliseconds(opt_->local.idle_timeout_ms)) {
@@ -757,6 +852,7 @@ absl::Time session::next_timeout() const {
   }
   for (const auto& [id, in] : inbound_)
     next = std::min(next, in->deadline);
+  next = std::min(next, spill_poll_at_);
   for (const auto& [id, entry] : awaiting_reply_)
     if (entry.reply_id == 0)
       next = std::min(next, entry.deadline);
@@ -1230,6 +1326,8 @@ void session::drop_inbound(std::uint32_t id) {
     return;
   if (i->second->in_memory)
     inbound_memory_ -= i->second->total;
+  if (i->second->writing_tail)
+    --finishing_;
   inbound_.erase(i); // frees memory, removes a spill file
 }
 
@@ -1282,6 +1380,8 @@ void session::maybe_finish_drain() {
 void session::close_with(errc code, const std::string& text) {
   state_ = state::closed;
   inbound_.clear();
+  finishing_ = 0;
+  spill_poll_at_ = absl::InfiniteFuture();
   inbound_memory_ = 0;
   q_.reset();
   open_outbound_ = 0;

@@ -175,6 +175,13 @@ public:
   /// what you keep.
   absl::Span<session_event> take_events();
 
+  /// A received message waits for its spill file's writer (credit held
+  /// back, or its end still being written); on_tick() moves it on, and
+  /// next_timeout() asks for a tick every millisecond meanwhile.
+  bool spilling() const noexcept {
+    return spill_poll_at_ != absl::InfiniteFuture();
+  }
+
   /// True when take_events would return something.
   bool has_events() const noexcept {
     return ev_ && ev_->used > 0;
@@ -242,6 +249,14 @@ private:
   /// The event new_event() made last, and taking it back.
   session_event& last_event() noexcept;
   void drop_last_event() noexcept;
+  /// Returns the sender's credit for inbound `id` now, or holds it while
+  /// its spill writer is too far behind.
+  void grant_credit(std::uint32_t id, inbound& in, absl::Time now);
+  /// Gives held credit back and delivers fully written messages once
+  /// their spill writers caught up (from on_tick, every spill_poll).
+  void poll_spills(absl::Time now);
+  /// Hands inbound `id`, complete and checked, to the owner.
+  void deliver_inbound(std::uint32_t id, inbound& in, absl::Time deadline);
   /// Pushes a `cancelled` event for message `id`.
   void push_cancelled(std::uint32_t id, errc code, std::string text,
                       bool ours);
@@ -311,6 +326,11 @@ private:
     std::size_t used = 0;
   };
   std::unique_ptr<event_buffers> ev_;
+  /// When on_tick looks at the spill writers next (InfiniteFuture: none
+  /// holds credit or writes a finished message).
+  absl::Time spill_poll_at_ = absl::InfiniteFuture();
+  /// Messages of inbound_ past their END, waiting for their spill writer.
+  std::uint32_t finishing_ = 0;
 
   // Inbound.
   std::uint32_t last_in_id_ = 0;

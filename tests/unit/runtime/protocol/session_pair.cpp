@@ -1,5 +1,8 @@
 #include "tests/unit/runtime/protocol/session_pair.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <algorithm>
 
 #include "runtime/protocol/checksum.hpp"
@@ -257,8 +260,18 @@ std::size_t session_pair::pump(std::size_t max_bytes) {
   std::size_t rounds = 0;
   for (; rounds < 1'000'000; ++rounds) {
     auto moved = pump_from(client_, max_bytes) + pump_from(server_, max_bytes);
-    if (moved == 0)
+    if (moved != 0)
+      continue;
+    // A spilled message is delivered, and its credit returned, once its
+    // writer thread caught up: wait for it (in real time; bounded).
+    if (!client_.s.spilling() && !server_.s.spilling())
       break;
+    for (int wait = 0; wait < 100'000 && (client_.s.spilling()
+                                          || server_.s.spilling());
+         ++wait) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      tick();
+    }
   }
   return rounds;
 }
