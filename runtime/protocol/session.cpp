@@ -1289,9 +1289,13 @@ session_event& session::new_event(session_event::kind what) {
   auto& slots = ev_->filling;
   if (ev_->used == slots.size()) {
     // Events come in bursts (one per frame of a read): growing one by one
-    // would move every protobuf header several times.
+    // would move every protobuf header several times. Four, not more: the
+    // buffers go at every trim, and a larger first block (16 slots, 5 KiB)
+    // showed in idle memory per connection (about 120 B more, tcmalloc
+    // keeping the freed blocks); a busy connection grows them once and
+    // keeps them until it is quiet.
     if (slots.capacity() == 0)
-      slots.reserve(16);
+      slots.reserve(4);
     auto& ev = slots.emplace_back();
     ++ev_->used;
     ev.what = what;
