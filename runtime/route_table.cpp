@@ -22,9 +22,7 @@ bool pool_load::try_acquire(std::size_t worker) noexcept {
 }
 
 void pool_load::release(std::size_t worker) noexcept {
-  if (size_ > 1)
-    per_worker_[worker].fetch_sub(1, std::memory_order_relaxed);
-  total_.fetch_sub(1, std::memory_order_relaxed);
+  adjust(worker, -1);
 }
 
 void pool_load::adjust(std::size_t worker, std::int64_t n) noexcept {

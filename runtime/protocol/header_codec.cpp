@@ -119,16 +119,6 @@ std::uint64_t enum_bits(int value) {
 
 } // namespace
 
-void append_varint_field(std::string& out, std::uint32_t number,
-                         std::uint64_t value) {
-  // Into a local buffer first: one append instead of a capacity check
-  // per byte. A tag of a field below 16 and a 64-bit varint take 11 bytes.
-  char buf[16];
-  auto n = put_varint(buf, std::uint64_t{number} << 3);
-  n += put_varint(buf + n, value);
-  out.append(buf, n);
-}
-
 bool decode_header(absl::Span<const std::uint8_t> bytes,
                    weft::wire::MessageHeader& out) {
   auto slow = [&] {
@@ -209,10 +199,11 @@ void encode_header(const weft::wire::MessageHeader& header, std::uint32_t id,
     header.AppendPartialToString(&out);
     // A parser keeps a scalar field's last value: these override the
     // header's own.
+    field_writer w{out};
     if (id != header.id())
-      append_varint_field(out, field::id, id);
+      w.varint(field::id, id);
     if (total_size != header.total_size())
-      append_varint_field(out, field::total_size, total_size);
+      w.varint(field::total_size, total_size);
     return;
   }
   field_writer w{out};

@@ -29,8 +29,4 @@ void encode_header(const weft::wire::MessageHeader& header, std::string& out);
 void encode_header(const weft::wire::MessageHeader& header, std::uint32_t id,
                    std::uint64_t total_size, std::string& out);
 
-/// Appends field `field` as a varint (wire type 0), protobuf's encoding.
-void append_varint_field(std::string& out, std::uint32_t field,
-                         std::uint64_t value);
-
 } // namespace weft::protocol

@@ -115,17 +115,7 @@ struct session::inbound {
     }
     if (writer)
       return writer->write(piece.slice(0, length));
-    while (!bytes.empty()) {
-      auto n = ::write(fd, bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return make_status(errc::io_error,
-                           absl::StrCat("cannot write spill file ", path, ": ",
-                                        std::strerror(errno)));
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return absl::OkStatus();
+    return write_all(fd, bytes, path);
   }
 
   /// Hands the assembled body over once it is all written; the spill file
@@ -589,8 +579,10 @@ void session::poll_spills(absl::Time now) {
         spill_poll_at_ = std::min(spill_poll_at_, now + spill_poll);
     }
   }
-  for (auto id : written)
-    deliver_inbound(id, *inbound_.at(id), inbound_.at(id)->deliver_deadline);
+  for (auto id : written) {
+    auto& in = *inbound_.at(id);
+    deliver_inbound(id, in, in.deliver_deadline);
+  }
 }
 
 void session::deliver_inbound(std::uint32_t id, inbound& in,

@@ -21,6 +21,21 @@ constexpr int writer_nice = 10;
 
 } // namespace
 
+absl::Status write_all(int fd, absl::Span<const std::uint8_t> bytes,
+                       const std::string& path) {
+  while (!bytes.empty()) {
+    auto n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return make_status(errc::io_error,
+                         absl::StrCat("cannot write spill file ", path, ": ",
+                                      std::strerror(errno)));
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
 spill_writer::spill_writer(int fd, std::string path)
   : fd_(fd), path_(std::move(path)) {
   thread_ = std::thread{[this] { run(); }};
@@ -70,20 +85,7 @@ void spill_writer::run() {
     auto piece = std::move(pieces_.front());
     pieces_.pop_front();
     lock.unlock();
-    absl::Status failure;
-    auto bytes = piece.span();
-    while (!bytes.empty()) {
-      auto n = ::write(fd_, bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        failure = make_status(errc::io_error,
-                              absl::StrCat("cannot write spill file ", path_,
-                                           ": ", std::strerror(errno)));
-        break;
-      }
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
+    auto failure = write_all(fd_, piece.span(), path_);
     lock.lock();
     queued_ -= piece.size();
     if (!failure.ok() && error_.ok())

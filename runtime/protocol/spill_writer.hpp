@@ -9,10 +9,16 @@
 #include <thread>
 
 #include <absl/status/status.h>
+#include <absl/types/span.h>
 
 #include "runtime/shared_bytes.hpp"
 
 namespace weft::protocol {
+
+/// Writes all of `bytes` to `fd` at its position (retrying partial writes
+/// and EINTR); an io_error naming `path` if the kernel refuses.
+absl::Status write_all(int fd, absl::Span<const std::uint8_t> bytes,
+                       const std::string& path);
 
 /// Writes one spill file's pieces on a thread of its own, at a lower CPU
 /// priority (nice 10), so that copying a large message into the page cache

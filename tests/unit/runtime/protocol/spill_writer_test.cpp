@@ -28,10 +28,19 @@ std::string contents_of(const std::string& path) {
   return out;
 }
 
-TEST(SpillWriterTest, WritesEveryPieceInOrderBeforeFinishReturns) {
+/// A file in a fresh directory, opened with `flags` (the test closes it).
+class SpillWriterTest : public ::testing::Test {
+protected:
+  int open_file(int flags) {
+    return ::open(path.c_str(), flags | O_CREAT | O_CLOEXEC, 0600);
+  }
+
   testing::temp_dir dir;
-  auto path = dir.path() + "/file";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  std::string path = dir.path() + "/file";
+};
+
+TEST_F(SpillWriterTest, WritesEveryPieceInOrderBeforeFinishReturns) {
+  int fd = open_file(O_WRONLY);
   ASSERT_GE(fd, 0);
   std::string expected;
   {
@@ -48,11 +57,9 @@ TEST(SpillWriterTest, WritesEveryPieceInOrderBeforeFinishReturns) {
   EXPECT_EQ(contents_of(path), expected);
 }
 
-TEST(SpillWriterTest, AWriteErrorReachesTheUser) {
-  testing::temp_dir dir;
-  auto path = dir.path() + "/file";
+TEST_F(SpillWriterTest, AWriteErrorReachesTheUser) {
   // Opened for reading only: every write fails (EBADF).
-  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+  int fd = open_file(O_RDONLY);
   ASSERT_GE(fd, 0);
   {
     spill_writer writer{fd, path};
@@ -65,10 +72,8 @@ TEST(SpillWriterTest, AWriteErrorReachesTheUser) {
   ::close(fd);
 }
 
-TEST(SpillWriterTest, GoingAwayDropsWhatIsQueued) {
-  testing::temp_dir dir;
-  auto path = dir.path() + "/file";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+TEST_F(SpillWriterTest, GoingAwayDropsWhatIsQueued) {
+  int fd = open_file(O_WRONLY);
   ASSERT_GE(fd, 0);
   {
     spill_writer writer{fd, path};
