@@ -27,11 +27,16 @@ namespace {
 
 constexpr std::size_t sink_read_size = 1024 * 1024;
 
-response echo(request& req) {
-  response rsp;
+/// The reply to `echo`: the request's body, content type and schema.
+void echo_into(request& req, response& rsp) {
   rsp.body = std::move(req.body);
   rsp.content_type = std::move(req.content_type);
   rsp.schema = std::move(req.schema);
+}
+
+response echo(request& req) {
+  response rsp;
+  echo_into(req, rsp);
   return rsp;
 }
 
@@ -68,8 +73,9 @@ caf::behavior echo_route(caf::event_based_actor*) {
   return {
     [](request_atom, request& req) -> response { return echo(req); },
     [](request_atom, request_batch& batch) -> reply_batch {
-      return answer_batch(batch, [](request& req) {
-        return absl::StatusOr<response>{echo(req)};
+      return answer_batch(batch, [](request& req, response& rsp) {
+        echo_into(req, rsp);
+        return absl::OkStatus();
       });
     },
   };

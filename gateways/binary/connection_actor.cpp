@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/strings/str_cat.h>
@@ -18,6 +17,7 @@
 #include "runtime/error_bridge.hpp"
 #include "runtime/node_services.hpp"
 #include "runtime/protocol/flush_to_channel.hpp"
+#include "runtime/protocol/header_codec.hpp"
 #include "runtime/protocol/session.hpp"
 #include "runtime/route_dispatcher.hpp"
 #include "runtime/run_function_handler.hpp"
@@ -80,7 +80,8 @@ struct connection_state {
   std::unique_ptr<caf::typed_response_promise<ok_atom>> drain_promise;
   /// Requests for routes that accept batches, collected while one read's
   /// events are dispatched and sent as one message per handler actor
-  /// afterwards.
+  /// afterwards. Each request is built in place at the end of the last
+  /// batch (see stage_request).
   std::vector<std::pair<caf::actor, std::vector<request>>> pending;
   /// Counts and gauges as last published to the gateway's shared stats,
   /// and counts not published yet. Every connection actor updates the
@@ -130,7 +131,7 @@ void step(connection_self self);
 
 /// Queues the answer to request `id` and writes what can be written.
 void reply(connection_self self, std::uint32_t id,
-           absl::StatusOr<response> result) {
+           absl::StatusOr<response>&& result) {
   auto& st = self->state;
   if (!st.session || st.session->closed())
     return;
@@ -139,7 +140,7 @@ void reply(connection_self self, std::uint32_t id,
   if (!st.reply_header)
     st.reply_header = std::make_unique<weft::wire::MessageHeader>();
   auto& header = *st.reply_header;
-  header.Clear();
+  protocol::reset_header(header);
   header.set_kind(weft::wire::KIND_REPLY);
   header.set_reply_to(id);
   payload body;
@@ -164,32 +165,38 @@ void reply(connection_self self, std::uint32_t id,
     ++st.unpublished_replies;
 }
 
-/// Forgets request `id` and gives back its ticket; an empty optional if it
-/// was forgotten already (answered by the session: deadline, cancel).
-std::optional<dispatch_ticket> finished_request(connection_self self,
-                                                std::uint32_t id) {
+/// Drops the ticket of a request that left `live` (its pool place goes
+/// back); reads held back by the in-flight cap resume.
+void forget(connection_self self,
+            decltype(connection_state::live)::iterator found) {
   auto& st = self->state;
-  auto found = st.live.find(id);
-  if (found == st.live.end())
-    return std::nullopt;
-  std::optional<dispatch_ticket> ticket{std::move(found->second)};
   st.live.erase(found);
   if (st.deferred_consumed > 0
       && st.live.size() < st.ctx.options->max_inflight_requests) {
     st.channel->consumed(st.deferred_consumed);
     st.deferred_consumed = 0;
   }
-  return ticket;
+}
+
+/// Forgets request `id`, which the session gave up on (deadline, cancel),
+/// unless it was answered already.
+void forget(connection_self self, std::uint32_t id) {
+  auto& st = self->state;
+  if (auto found = st.live.find(id); found != st.live.end())
+    forget(self, found);
 }
 
 /// The handler answered request `id` (or failed): middleware after-hooks
 /// and error handlers run, then the answer is queued.
 void complete(connection_self self, std::uint32_t id,
               absl::StatusOr<response> result) {
-  auto ticket = finished_request(self, id);
-  if (!ticket)
+  auto& st = self->state;
+  auto found = st.live.find(id);
+  if (found == st.live.end())
     return; // the session answered already (deadline, cancel)
-  self->state.dispatcher.finish(*ticket, result);
+  // The ticket is finished where it lies: moving it out costs more.
+  st.dispatcher.finish(found->second, result);
+  forget(self, found);
   reply(self, id, std::move(result));
 }
 
@@ -212,6 +219,49 @@ void schedule_flush(connection_self self) {
 void send_one(connection_self self, const caf::actor& worker, request req,
               bool urgent);
 
+/// Where the request of the event being dispatched is built: at the end of
+/// the last batch collected this step, where it most likely goes (one
+/// handler actor per step is the usual case), so that it is not moved
+/// there after; a batch whose handler is not known yet has an empty actor.
+request& stage_request(connection_state& st) {
+  if (st.pending.empty()) {
+    st.pending.emplace_back();
+    st.pending.back().second.reserve(16);
+  }
+  return st.pending.back().second.emplace_back();
+}
+
+/// Takes back the request stage_request() gave (sent alone, or failed).
+void unstage_request(connection_state& st) {
+  auto& items = st.pending.back().second;
+  items.pop_back();
+  if (items.empty() && !st.pending.back().first)
+    st.pending.pop_back();
+}
+
+/// Leaves the staged request in the batch of `worker`: where it was built
+/// if that batch is for `worker` (or for nobody yet), else moved to the
+/// batch of `worker`.
+void batch_staged_request(connection_state& st, const caf::actor& worker) {
+  auto& last = st.pending.back();
+  if (!last.first) {
+    last.first = worker;
+    return;
+  }
+  if (last.first == worker)
+    return;
+  auto req = std::move(last.second.back());
+  last.second.pop_back();
+  auto group = std::find_if(st.pending.begin(), st.pending.end(),
+                            [&](const auto& g) { return g.first == worker; });
+  if (group == st.pending.end()) {
+    st.pending.emplace_back(worker, std::vector<request>{});
+    group = std::prev(st.pending.end());
+    group->second.reserve(16);
+  }
+  group->second.push_back(std::move(req));
+}
+
 void dispatch(connection_self self, session_event& ev) {
   auto& st = self->state;
   auto kind = ev.header.kind();
@@ -220,7 +270,7 @@ void dispatch(connection_self self, session_event& ev) {
   // Only fields that are set are moved out: protobuf's mutable_x()
   // allocates a string for an absent one.
   auto& header = ev.header;
-  request req;
+  auto& req = stage_request(st);
   if (!header.route().empty())
     req.route = std::move(*header.mutable_route());
   req.body = std::move(ev.body);
@@ -240,21 +290,37 @@ void dispatch(connection_self self, session_event& ev) {
       absl::Now() + absl::Milliseconds(ev.header.deadline_ms()));
   ++st.unpublished_requests;
   ++st.requests_since_trim;
-  dispatch_ticket ticket;
+  // The ticket too is made where it stays while the request is in flight.
+  // Ids are unique within a session: the slot is a fresh one.
+  auto [slot, fresh] = st.live.try_emplace(ev.id);
+  if (!fresh) {
+    unstage_request(st);
+    if (kind == weft::wire::KIND_REQUEST)
+      reply(self, ev.id,
+            make_status(errc::internal, "message id already in flight"));
+    return;
+  }
+  auto& ticket = slot->second;
   if (auto ready = st.dispatcher.prepare(req, ticket); !ready.ok()) {
     if (kind == weft::wire::KIND_REQUEST) {
       absl::StatusOr<response> result = std::move(ready);
       st.dispatcher.finish(ticket, result);
       reply(self, ev.id, std::move(result));
     }
+    st.live.erase(slot);
+    unstage_request(st);
     return;
   }
   if (ticket.runs_on_edge()) {
     // route_options::run_on_edge: answered here, without a hand-off.
+    auto local = std::move(ticket);
+    st.live.erase(slot);
+    auto edge_req = std::move(req);
+    unstage_request(st);
     background_tasks later;
     auto result
-      = run_function_handler(self, *ticket.binding()->spec, req, later);
-    st.dispatcher.finish(ticket, result);
+      = run_function_handler(self, *local.binding()->spec, edge_req, later);
+    st.dispatcher.finish(local, result);
     if (kind == weft::wire::KIND_REQUEST)
       reply(self, ev.id, std::move(result));
     // After the reply is queued; it is written at the end of this step.
@@ -264,29 +330,24 @@ void dispatch(connection_self self, session_event& ev) {
   }
   if (kind == weft::wire::KIND_ONE_WAY) {
     caf::anon_send(ticket.worker(), request_atom_v, std::move(req));
-    return; // the ticket gives the pool place back now
+    unstage_request(st);
+    st.live.erase(slot); // the ticket gives the pool place back now
+    return;
   }
   // Keyed routes keep their order: no request of theirs overtakes another.
   auto urgent
     = ev.header.priority() <= weft::wire::PRIORITY_HIGH && !ticket.keyed();
-  auto batches = ticket.batches();
   // A reference into the route's binding, which the ticket keeps alive:
   // a copy would bump the handler actor's reference count, a cache line
   // every connection on every core writes.
   const auto& worker = ticket.worker();
-  st.live.emplace(ev.id, std::move(ticket));
-  if (batches && !urgent) {
-    auto group = std::find_if(st.pending.begin(), st.pending.end(),
-                              [&](const auto& g) { return g.first == worker; });
-    if (group == st.pending.end()) {
-      st.pending.emplace_back(worker, std::vector<request>{});
-      group = std::prev(st.pending.end());
-      group->second.reserve(16);
-    }
-    group->second.push_back(std::move(req));
+  if (ticket.batches() && !urgent) {
+    batch_staged_request(st, worker);
     return;
   }
-  send_one(self, worker, std::move(req), urgent);
+  auto single = std::move(req);
+  unstage_request(st);
+  send_one(self, worker, std::move(single), urgent);
 }
 
 /// Sends one request to its handler; the reply (or error) comes back to us.
@@ -334,6 +395,8 @@ void send_pending(connection_self self) {
   auto groups = std::move(st.pending);
   st.pending.clear();
   for (auto& [worker, items] : groups) {
+    if (items.empty())
+      continue;
     if (items.size() == 1) {
       send_one(self, worker, std::move(items.front()), false);
       continue;
@@ -491,7 +554,7 @@ void step(connection_self self) {
           break;
         case session_event::kind::cancelled:
           if (!ev.ours)
-            finished_request(self, ev.id);
+            forget(self, ev.id);
           if (!ev.ours && ev.code != errc::deadline_exceeded)
             st.ctx.log.debug("binary.request_cancelled",
                              {{"peer", st.channel->remote_address()},

@@ -1,5 +1,6 @@
 #include "runtime/protocol/header_codec.hpp"
 
+#include <cassert>
 #include <cstring>
 
 namespace weft::protocol {
@@ -119,12 +120,38 @@ std::uint64_t enum_bits(int value) {
 
 } // namespace
 
+void reset_header(weft::wire::MessageHeader& h) {
+  assert(h.GetReflection()->GetUnknownFields(h).empty());
+  if (h.has_status() || h.metadata_size() > 0) {
+    h.Clear();
+    return;
+  }
+  h.clear_id();
+  h.clear_kind();
+  if (!h.route().empty())
+    h.clear_route();
+  h.clear_reply_to();
+  if (!h.content_type().empty())
+    h.clear_content_type();
+  if (!h.schema().empty())
+    h.clear_schema();
+  h.clear_priority();
+  h.clear_deadline_ms();
+  h.clear_total_size();
+}
+
 bool decode_header(absl::Span<const std::uint8_t> bytes,
                    weft::wire::MessageHeader& out) {
   auto slow = [&] {
-    return out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+    if (!out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+      return false;
+    // Unknown fields (a newer peer's, here or in the status) are nothing
+    // weft reads or forwards: dropped, so that reset_header need not look
+    // for them.
+    out.DiscardUnknownFields();
+    return true;
   };
-  out.Clear();
+  reset_header(out);
   const auto* p = bytes.data();
   const auto* end = p + bytes.size();
   while (p < end) {

@@ -1297,7 +1297,9 @@ session_event& session::new_event(session_event::kind what) {
   auto& ev = slots[ev_->used++];
   ev.what = what;
   ev.id = 0;
-  ev.header.Clear();
+  // A message's header is decoded (which resets it) or swapped in whole.
+  if (what != session_event::kind::message)
+    reset_header(ev.header);
   ev.body = payload{};
   ev.done = 0;
   ev.total = 0;

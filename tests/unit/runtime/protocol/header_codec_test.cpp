@@ -110,6 +110,46 @@ absl::Span<const std::uint8_t> span_of(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
+/// A header with every field of its descriptor set to a non-default value
+/// (a field added to the schema later is set too), plus an unknown field.
+MessageHeader every_field_set() {
+  MessageHeader h;
+  const auto* desc = h.GetDescriptor();
+  const auto* refl = h.GetReflection();
+  for (int i = 0; i < desc->field_count(); ++i) {
+    const auto* f = desc->field(i);
+    using field_type = google::protobuf::FieldDescriptor;
+    if (f->is_map()) {
+      auto* entry = refl->AddMessage(&h, f);
+      const auto* ed = entry->GetDescriptor();
+      entry->GetReflection()->SetString(entry, ed->field(0), "k");
+      entry->GetReflection()->SetString(entry, ed->field(1), "v");
+      continue;
+    }
+    switch (f->cpp_type()) {
+      case field_type::CPPTYPE_UINT32:
+        refl->SetUInt32(&h, f, 7);
+        break;
+      case field_type::CPPTYPE_UINT64:
+        refl->SetUInt64(&h, f, 7);
+        break;
+      case field_type::CPPTYPE_ENUM:
+        refl->SetEnumValue(&h, f, 1);
+        break;
+      case field_type::CPPTYPE_STRING:
+        refl->SetString(&h, f, "set");
+        break;
+      case field_type::CPPTYPE_MESSAGE:
+        refl->MutableMessage(&h, f);
+        break;
+      default:
+        ADD_FAILURE() << "a header field of a type this test does not set: "
+                      << f->name();
+    }
+  }
+  return h;
+}
+
 /// decode_header agrees with protobuf's parser on `bytes`.
 void expect_same_parse(const std::string& bytes) {
   // Both parsers log invalid UTF-8 in string fields; the verdict is what
@@ -117,9 +157,10 @@ void expect_same_parse(const std::string& bytes) {
   google::protobuf::LogSilencer quiet;
   MessageHeader theirs;
   bool their_ok = theirs.ParseFromString(bytes);
-  MessageHeader ours;
-  ours.set_route("left over from an earlier message");
-  ours.set_deadline_ms(7);
+  theirs.DiscardUnknownFields(); // decode_header drops them
+  // Left over from an earlier message, every field of it: a decode must not
+  // keep any.
+  auto ours = every_field_set();
   bool our_ok = decode_header(span_of(bytes), ours);
   ASSERT_EQ(our_ok, their_ok) << "bytes of size " << bytes.size();
   if (our_ok) {
@@ -127,6 +168,55 @@ void expect_same_parse(const std::string& bytes) {
     ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(ours, theirs))
       << ours.ShortDebugString() << " vs " << theirs.ShortDebugString();
   }
+}
+
+TEST(HeaderCodecTest, ResetClearsEveryFieldLikeClear) {
+  auto h = every_field_set();
+  for (int i = 0; i < h.GetDescriptor()->field_count(); ++i) {
+    const auto* f = h.GetDescriptor()->field(i);
+    if (f->is_repeated())
+      EXPECT_EQ(h.GetReflection()->FieldSize(h, f), 1) << f->name();
+    else
+      EXPECT_TRUE(h.GetReflection()->HasField(h, f)) << f->name();
+  }
+  reset_header(h);
+  EXPECT_EQ(h.ByteSizeLong(), 0u) << h.ShortDebugString();
+  // Each field alone, and the usual ones together (the cheap path).
+  for (int i = 0; i < h.GetDescriptor()->field_count(); ++i) {
+    auto full = every_field_set();
+    std::vector<const google::protobuf::FieldDescriptor*> all;
+    full.GetReflection()->ListFields(full, &all);
+    for (const auto* f : all)
+      if (f->index() != i)
+        full.GetReflection()->ClearField(&full, f);
+    reset_header(full);
+    EXPECT_EQ(full.ByteSizeLong(), 0u) << full.ShortDebugString();
+  }
+  MessageHeader usual;
+  usual.set_id(3);
+  usual.set_kind(weft::wire::KIND_REPLY);
+  usual.set_route("r");
+  usual.set_reply_to(2);
+  usual.set_content_type("c");
+  usual.set_schema("s");
+  usual.set_priority(weft::wire::PRIORITY_HIGH);
+  usual.set_deadline_ms(5);
+  usual.set_total_size(9);
+  reset_header(usual);
+  EXPECT_EQ(usual.ByteSizeLong(), 0u) << usual.ShortDebugString();
+}
+
+TEST(HeaderCodecTest, DecodeDropsUnknownFields) {
+  // Field 99 (a newer peer's), then a route.
+  std::string bytes("\x98\x06\x01\x1a\x01r", 6);
+  MessageHeader theirs;
+  ASSERT_TRUE(theirs.ParseFromString(bytes));
+  ASSERT_FALSE(theirs.GetReflection()->GetUnknownFields(theirs).empty());
+  MessageHeader ours;
+  ASSERT_TRUE(decode_header(span_of(bytes), ours));
+  EXPECT_TRUE(ours.GetReflection()->GetUnknownFields(ours).empty());
+  EXPECT_EQ(ours.route(), "r");
+  EXPECT_EQ(ours.ByteSizeLong(), 3u);
 }
 
 TEST(HeaderCodecTest, EncodesByteForByteAsProtobuf) {
