@@ -4,6 +4,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "runtime/protocol/checksum.hpp"
 #include "runtime/protocol/wire_format.hpp"
 
 namespace weft::protocol {
@@ -116,6 +117,35 @@ void frame_writer::message(std::uint32_t id,
   append(hdr);
   append_slice(body);
   append_u64(checksum);
+}
+
+void frame_writer::small_message(std::uint32_t id,
+                                 absl::Span<const std::uint8_t> hdr,
+                                 absl::Span<const std::uint8_t> body) {
+  auto length = header_length_size + hdr.size() + body.size() + checksum_size;
+  auto whole = frame_header_size + length;
+  reserve_small(whole);
+  auto* p = block_.get() + used_;
+  std::memset(p, 0, frame_header_size);
+  store_u32(p, static_cast<std::uint32_t>(length));
+  p[4] = static_cast<std::uint8_t>(frame_type::message);
+  store_u32(p + 8, id);
+  p += frame_header_size;
+  store_u32(p, static_cast<std::uint32_t>(hdr.size()));
+  p += header_length_size;
+  auto* summed = p;
+  if (!hdr.empty())
+    std::memcpy(p, hdr.data(), hdr.size());
+  p += hdr.size();
+  if (!body.empty())
+    std::memcpy(p, body.data(), body.size());
+  p += body.size();
+  checksum sum;
+  sum.update({summed, hdr.size() + body.size()});
+  store_u64(p, sum.digest());
+  ++frames_;
+  used_ += static_cast<std::uint32_t>(whole);
+  size_ += whole;
 }
 
 void frame_writer::begin(std::uint32_t id, absl::Span<const std::uint8_t> hdr) {

@@ -251,4 +251,20 @@ void encode_header(const weft::wire::MessageHeader& header, std::uint32_t id,
     w.varint(field::total_size, total_size);
 }
 
+void encode_reply_header(std::uint32_t id, std::uint32_t reply_to,
+                         const std::string& content_type,
+                         const std::string& schema, std::uint64_t total_size,
+                         std::string& out) {
+  field_writer w{out};
+  if (id != 0)
+    w.varint(field::id, id);
+  w.varint(field::kind, enum_bits(weft::wire::KIND_REPLY));
+  if (reply_to != 0)
+    w.varint(field::reply_to, reply_to);
+  w.text(field::content_type, content_type);
+  w.text(field::schema, schema);
+  if (total_size != 0)
+    w.varint(field::total_size, total_size);
+}
+
 } // namespace weft::protocol

@@ -36,4 +36,12 @@ void encode_header(const weft::wire::MessageHeader& header, std::string& out);
 void encode_header(const weft::wire::MessageHeader& header, std::uint32_t id,
                    std::uint64_t total_size, std::string& out);
 
+/// Appends the wire bytes of the header {id, kind REPLY, reply_to,
+/// content_type, schema, total_size}: byte for byte what encode_header
+/// gives for that header, without building it.
+void encode_reply_header(std::uint32_t id, std::uint32_t reply_to,
+                         const std::string& content_type,
+                         const std::string& schema, std::uint64_t total_size,
+                         std::string& out);
+
 } // namespace weft::protocol

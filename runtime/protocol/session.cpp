@@ -858,15 +858,49 @@ absl::Time session::next_timeout() const {
 absl::StatusOr<std::uint32_t>
 session::send(const weft::wire::MessageHeader& header, payload body,
               absl::Time now) {
-  if (state_ != state::open && header.kind() != weft::wire::KIND_REPLY)
+  outgoing what;
+  what.kind = header.kind();
+  what.reply_to = header.reply_to();
+  what.priority = priority_of(header);
+  what.deadline_ms = header.deadline_ms();
+  // The id and total_size are the session's: written in place of the
+  // caller's, without a copy of its header (a protobuf copy per message).
+  return send_encoded(
+    what,
+    [&](std::uint32_t id, std::uint64_t total_size, std::string& out) {
+      encode_header(header, id, total_size, out);
+    },
+    std::move(body), now);
+}
+
+absl::StatusOr<std::uint32_t>
+session::send_reply(std::uint32_t reply_to, const std::string& content_type,
+                    const std::string& schema, payload body, absl::Time now) {
+  outgoing what;
+  what.kind = weft::wire::KIND_REPLY;
+  what.reply_to = reply_to;
+  return send_encoded(
+    what,
+    [&](std::uint32_t id, std::uint64_t total_size, std::string& out) {
+      encode_reply_header(id, reply_to, content_type, schema, total_size,
+                          out);
+    },
+    std::move(body), now);
+}
+
+absl::StatusOr<std::uint32_t> session::send_encoded(
+  const outgoing& what,
+  absl::FunctionRef<void(std::uint32_t, std::uint64_t, std::string&)> encode,
+  payload body, absl::Time now) {
+  if (state_ != state::open && what.kind != weft::wire::KIND_REPLY)
     return make_status(errc::unavailable, "the connection is closing");
   if (state_ == state::closed)
     return make_status(errc::unavailable, "the connection is closed");
-  if (peer_going_away_ && header.kind() != weft::wire::KIND_REPLY)
+  if (peer_going_away_ && what.kind != weft::wire::KIND_REPLY)
     return make_status(errc::going_away, "the peer is going away");
   auto awaiting = awaiting_reply_.end();
-  if (header.kind() == weft::wire::KIND_REPLY) {
-    awaiting = awaiting_reply_.find(header.reply_to());
+  if (what.kind == weft::wire::KIND_REPLY) {
+    awaiting = awaiting_reply_.find(what.reply_to);
     if (awaiting == awaiting_reply_.end() || awaiting->second.reply_id != 0)
       return make_status(errc::cancelled,
                          "the request was cancelled or already answered");
@@ -880,18 +914,16 @@ session::send(const weft::wire::MessageHeader& header, payload body,
     header_scratch_ = std::make_unique<std::string>();
   auto& header_bytes = *header_scratch_;
   header_bytes.clear();
-  // The id and total_size are the session's: written in place of the
-  // caller's, without a copy of its header (a protobuf copy per message).
-  encode_header(header, id, body.size(), header_bytes);
+  encode(id, body.size(), header_bytes);
   if (peer_ready_) {
     if (auto st = check_peer_limits(header_bytes.size(), body.size());
         !st.ok())
       return st;
   }
   next_out_id_ += 2;
-  if (header.kind() == weft::wire::KIND_REQUEST)
-    outstanding_[id] = header.deadline_ms() > 0
-                         ? now + absl::Milliseconds(header.deadline_ms())
+  if (what.kind == weft::wire::KIND_REQUEST)
+    outstanding_[id] = what.deadline_ms > 0
+                         ? now + absl::Milliseconds(what.deadline_ms)
                          : absl::InfiniteFuture();
   if (write_now(id, header_bytes, body)) {
     // Written whole: the message never enters the queues, so a reply
@@ -903,9 +935,9 @@ session::send(const weft::wire::MessageHeader& header, payload body,
   }
   auto out = std::make_unique<outbound>();
   out->id = id;
-  out->priority = priority_of(header);
-  out->kind = header.kind();
-  out->reply_to = header.reply_to();
+  out->priority = what.priority;
+  out->kind = what.kind;
+  out->reply_to = what.reply_to;
   out->header_bytes = header_bytes;
   out->total = body.size();
   out->body = std::move(body);
@@ -944,7 +976,10 @@ bool session::write_now(std::uint32_t id, const std::string& header_bytes,
     return false;
   auto header = bytes_of(header_bytes);
   const auto& bytes = body.bytes();
-  data_.message(id, header, bytes, checksum::of(header, bytes.span()));
+  if (total < frame_writer::copy_below)
+    data_.small_message(id, header, bytes.span());
+  else
+    data_.message(id, header, bytes, checksum::of(header, bytes.span()));
   send_window_ -= static_cast<std::int64_t>(frame_len);
   return true;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/functional/function_ref.h>
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 #include <absl/types/span.h>
@@ -145,6 +146,14 @@ public:
   /// `unavailable` once the session is closing.
   absl::StatusOr<std::uint32_t> send(const weft::wire::MessageHeader& header,
                                      payload body, absl::Time now);
+
+  /// send() of a reply to request `reply_to` that carries a content type
+  /// and schema only (no metadata, no status): the same frame, without a
+  /// protobuf header built and cleared per reply.
+  absl::StatusOr<std::uint32_t> send_reply(std::uint32_t reply_to,
+                                           const std::string& content_type,
+                                           const std::string& schema,
+                                           payload body, absl::Time now);
 
   /// Ends message `id` (ours or the peer's) early with `code`.
   void cancel(std::uint32_t id, errc code, absl::string_view reason);
@@ -291,6 +300,19 @@ private:
   /// Writes message `id` as one MESSAGE frame straight into data_ when
   /// nothing queued should go first and the window allows; false if it
   /// must take the queue.
+  /// What send() needs of a header besides its bytes.
+  struct outgoing {
+    weft::wire::Kind kind = weft::wire::KIND_REQUEST;
+    std::uint32_t reply_to = 0;
+    std::size_t priority = 0;
+    std::uint32_t deadline_ms = 0;
+  };
+  /// send() with the header given as `encode(id, total_size, out)`, which
+  /// appends its bytes to `out`.
+  absl::StatusOr<std::uint32_t> send_encoded(
+    const outgoing& what,
+    absl::FunctionRef<void(std::uint32_t, std::uint64_t, std::string&)> encode,
+    payload body, absl::Time now);
   bool write_now(std::uint32_t id, const std::string& header_bytes,
                  const payload& body);
   /// A message of `frame_len` bytes as one frame, `total` of them body,

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/protocol/checksum.hpp"
 #include "runtime/protocol/wire_format.hpp"
 #include "tests/unit/runtime/protocol/session_pair.hpp"
 
@@ -85,6 +86,31 @@ TEST(FrameWriterTest, TakeIntoAppendsToWhatIsThere) {
                                        "body" + be64(42)));
   EXPECT_TRUE(control.empty());
   EXPECT_TRUE(data.empty());
+}
+
+TEST(FrameWriterTest, SmallMessageIsByteForByteAMessageFrame) {
+  // Header and body sizes around the block bounds, empty ones included.
+  for (std::size_t hsize :
+       {std::size_t{0}, std::size_t{1}, std::size_t{9}, std::size_t{250}}) {
+    for (std::size_t bsize :
+         {std::size_t{0}, std::size_t{16}, std::size_t{300},
+          frame_writer::copy_below - 1}) {
+      std::string hdr(hsize, 'h');
+      auto body = shared_bytes::copy_of(std::string(bsize, 'b'));
+      auto hspan = absl::Span<const std::uint8_t>(
+        reinterpret_cast<const std::uint8_t*>(hdr.data()), hdr.size());
+      frame_writer plain;
+      frame_writer small;
+      for (std::uint32_t id = 1; id < 40; id += 2) {
+        plain.message(id, hspan, body, checksum::of(hspan, body.span()));
+        small.small_message(id, hspan, body.span());
+      }
+      EXPECT_EQ(small.size(), plain.size());
+      EXPECT_EQ(small.frames(), plain.frames());
+      EXPECT_EQ(concat(small.take()), concat(plain.take()))
+        << hsize << " header bytes, " << bsize << " body bytes";
+    }
+  }
 }
 
 } // namespace
