@@ -59,6 +59,13 @@ public:
     return binding_ && binding_->keyed();
   }
 
+  /// finish() of a successful result would only give the pool place back
+  /// (no after-hook to run, no JSON to convert): then the ticket's end
+  /// does the same, and the caller need not wrap the response for it.
+  bool plain_success() const noexcept {
+    return !kept_ && !json_reply_;
+  }
+
   /// Gives the pool place back now (finish() does it too).
   void release() noexcept;
 

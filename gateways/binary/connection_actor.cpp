@@ -129,6 +129,9 @@ using connection_self = caf::stateful_actor<connection_state>*;
 
 void step(connection_self self);
 
+void reply_with_header(connection_self self, std::uint32_t id,
+                       absl::StatusOr<response>&& result);
+
 /// Queues the answer to request `id` and writes what can be written.
 void reply(connection_self self, std::uint32_t id,
            absl::StatusOr<response>&& result) {
@@ -147,6 +150,13 @@ void reply(connection_self self, std::uint32_t id,
       ++st.unpublished_replies;
     return;
   }
+  reply_with_header(self, id, std::move(result));
+}
+
+/// reply() of an answer with metadata or of a failure: through a header.
+void reply_with_header(connection_self self, std::uint32_t id,
+                       absl::StatusOr<response>&& result) {
+  auto& st = self->state;
   // One header reused for every reply: session::send copies what it needs,
   // so no protobuf message is built and destroyed per reply.
   if (!st.reply_header)
@@ -208,6 +218,34 @@ void complete(connection_self self, std::uint32_t id,
   st.dispatcher.finish(found->second, result);
   forget(self, found);
   reply(self, id, std::move(result));
+}
+
+/// complete() of a successful answer, which skips wrapping it in a StatusOr
+/// when the route has nothing to run on it (the usual case).
+void complete(connection_self self, std::uint32_t id, response& rsp) {
+  auto& st = self->state;
+  auto found = st.live.find(id);
+  if (found == st.live.end())
+    return; // the session answered already (deadline, cancel)
+  if (!found->second.plain_success()) {
+    absl::StatusOr<response> result{std::move(rsp)};
+    st.dispatcher.finish(found->second, result);
+    forget(self, found);
+    reply(self, id, std::move(result));
+    return;
+  }
+  forget(self, found); // the ticket's end gives the pool place back
+  if (!st.session || st.session->closed())
+    return;
+  if (!rsp.metadata.empty()) {
+    reply_with_header(self, id, std::move(rsp));
+    return;
+  }
+  if (st.session
+        ->send_reply(id, rsp.content_type, rsp.schema, std::move(rsp.body),
+                     st.active_at)
+        .ok())
+    ++st.unpublished_replies;
 }
 
 /// Writes replies once every message already in the mailbox (often more
@@ -372,7 +410,7 @@ void send_one(connection_self self, const caf::actor& worker, request req,
   // in this actor's mailbox.
   // Urgent replies are written at once; others wait for the batch flush.
   auto on_reply = [self, id, urgent](response& rsp) {
-    complete(self, id, std::move(rsp));
+    complete(self, id, rsp);
     if (urgent)
       step(self);
     else
@@ -422,21 +460,27 @@ void send_pending(connection_self self) {
                 std::move(batch))
       .then(
         [self, ids](reply_batch& replies) {
-          for (auto& r : replies.items) {
+          // Answers in the order asked (answer_batch's) cover every
+          // request; any other answer is checked for requests left out.
+          bool in_order = replies.items.size() == ids.size();
+          for (std::size_t i = 0; i < replies.items.size(); ++i) {
+            auto& r = replies.items[i];
+            in_order = in_order && r.message_id == ids[i];
             if (r.code == 0)
-              complete(self, r.message_id, std::move(r.rsp));
+              complete(self, r.message_id, r.rsp);
             else
               complete(self, r.message_id,
                        make_status(errc_from_code(r.code), r.message));
           }
           // A request the handler left out of its answer still gets one
           // (the status is built only then: it allocates).
-          for (auto id : ids)
-            if (self->state.live.contains(id))
-              complete(self, id,
-                       make_status(errc::internal,
-                                   "the handler's batch answer left this "
-                                   "request out"));
+          if (!in_order)
+            for (auto id : ids)
+              if (self->state.live.contains(id))
+                complete(self, id,
+                         make_status(errc::internal,
+                                     "the handler's batch answer left this "
+                                     "request out"));
           schedule_flush(self);
         },
         [self, ids](caf::error& err) {
