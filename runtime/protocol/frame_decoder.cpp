@@ -122,6 +122,41 @@ frame_decoder::result frame_decoder::fail(absl::Status st) {
 frame_decoder::result frame_decoder::next() {
   if (!error_.ok())
     return result::error;
+  // The usual case: the whole frame lies in the first segment (a read
+  // holds whole frames). Its header is read in place; anything unusual
+  // (a preface, a frame across segments, a bad header) takes the general
+  // path below, which reports the errors.
+  if (!expect_preface_ && !segments_.empty()) {
+    auto& front = segments_.front();
+    const auto* p = front.data();
+    if (front.size() >= frame_header_size) {
+      auto length = load_u32(p);
+      auto need = frame_header_size + std::size_t{length};
+      if (length <= max_frame_size_ && load_u16(p + 6) == 0
+          && front.size() >= need) {
+        frame_.type = p[4];
+        frame_.flags = p[5];
+        frame_.id = load_u32(p + 8);
+        buffered_ -= need;
+        if (front.size() == need) {
+          // The segment becomes the payload: no reference count touched.
+          if (length == 0) {
+            frame_.payload = shared_bytes{};
+          } else {
+            front.narrow(frame_header_size, length);
+            frame_.payload = std::move(front);
+          }
+          segments_.pop_front();
+        } else {
+          frame_.payload = length == 0
+                             ? shared_bytes{}
+                             : front.slice(frame_header_size, length);
+          front.narrow(need, front.size() - need);
+        }
+        return result::frame;
+      }
+    }
+  }
   std::uint8_t head[frame_header_size];
   auto have = std::min(buffered_, sizeof(head));
   peek(head, have);
