@@ -200,9 +200,14 @@ blueprint demo_app(task_scheduler_actor scheduler, std::string node_name) {
   // whole bodies (up to GiBs, from spill files): never on the edge.
   route_options on_edge;
   on_edge.run_on_edge = true;
+  // One echo actor per core, each fed by the connections of its own core
+  // (same_core): an echo costs far less than a hand-off between cores.
+  auto per_core = batches;
+  per_core.workers = std::max(1u, std::thread::hardware_concurrency());
+  per_core.dispatch = dispatch_policy::same_core;
   blueprint app;
-  app.route_actors("echo", spawn_echo_route, batches);
-  app.route_actors("echo.actor", spawn_echo_route, batches);
+  app.route_actors("echo", spawn_echo_route, per_core);
+  app.route_actors("echo.actor", spawn_echo_route, per_core);
   app.raw_route("echo.edge", echo_function, on_edge);
   app.route_actors("sink", spawn_sink_route, batches);
   // The protobuf route of the guide (docs/guide.md), for `weft call

@@ -24,6 +24,8 @@ std::string to_string(dispatch_policy policy, const std::string& key) {
       return "least_loaded";
     case dispatch_policy::by_key:
       return absl::StrCat("by_key:", key);
+    case dispatch_policy::same_core:
+      return "same_core";
   }
   return "round_robin";
 }

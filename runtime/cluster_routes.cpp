@@ -169,7 +169,7 @@ remote_route_spec(const remote_route& r,
   spec->reply_prototype = generated_prototype(r.reply_type);
   if (!spec->reply_prototype)
     spec->reply_prototype = rebuilt_prototype(rebuilt.get(), r.reply_type);
-  if (r.dispatch <= static_cast<std::uint8_t>(dispatch_policy::by_key))
+  if (r.dispatch <= static_cast<std::uint8_t>(dispatch_policy::same_core))
     spec->options.dispatch = static_cast<dispatch_policy>(r.dispatch);
   spec->options.key = r.key;
   spec->options.max_queue = r.max_queue > 0 ? r.max_queue : 4096;

@@ -78,8 +78,8 @@ std::uint64_t stable_hash(absl::string_view key) {
 /// `unsettled` places taken on `unsettled_worker` of this route's pool are
 /// not in its counts yet (route_dispatcher::count_in_batches).
 std::size_t pick_worker(const route_binding& route, const request& req,
-                        std::size_t unsettled_worker,
-                        std::int64_t unsettled) {
+                        std::size_t unsettled_worker, std::int64_t unsettled,
+                        std::size_t home) {
   auto n = route.workers.size();
   if (n == 1)
     return 0;
@@ -91,6 +91,8 @@ std::size_t pick_worker(const route_binding& route, const request& req,
     case dispatch_policy::by_key:
       return static_cast<std::size_t>(stable_hash(request_key(route, req))
                                       % n);
+    case dispatch_policy::same_core:
+      return home % n;
   }
   return 0;
 }
@@ -277,7 +279,7 @@ absl::Status route_dispatcher::prepare(request& req,
     ticket.schemas_ = table_->schemas;
   }
   auto waiting = unsettled(route.load.get());
-  auto worker = pick_worker(route, req, pending_worker_, waiting);
+  auto worker = pick_worker(route, req, pending_worker_, waiting, home_);
   auto admitted = batched_ ? route.load->admits(waiting)
                            : route.load->try_acquire(worker);
   if (!admitted)

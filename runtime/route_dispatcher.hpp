@@ -143,6 +143,13 @@ public:
   /// above its max_queue. Off by default.
   void count_in_batches(bool on) noexcept;
 
+  /// The index of the I/O thread the edge runs on (a connection's
+  /// reactor, io::channel::home_index): same_core routes send to the pool
+  /// worker of that index, modulo the pool's size. 0 unless set.
+  void set_home(std::size_t home) noexcept {
+    home_ = static_cast<std::uint16_t>(home % 65536);
+  }
+
   /// Applies the pool counts taken and given back since the last settle().
   void settle() noexcept;
 
@@ -169,6 +176,8 @@ private:
   /// core would write per request).
   std::uint32_t tickets_ = 0;
   bool batched_ = false;
+  /// The edge's I/O thread (set_home), for same_core routes.
+  std::uint16_t home_ = 0;
   /// Older tables still in use; rare, so out of line (a connection actor's
   /// state is sized to a malloc class).
   std::unique_ptr<std::vector<retired_table>> retired_;

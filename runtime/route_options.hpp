@@ -17,6 +17,12 @@ enum class dispatch_policy {
   /// By the value of a key (route_options::key): one key always reaches one
   /// worker, in the order a connection sent its requests.
   by_key,
+  /// To the worker of the edge's own I/O thread (a connection's reactor,
+  /// modulo the pool's size). With one worker per scheduler thread, a
+  /// request and its answer stay on the core that read it: no hand-off
+  /// between cores, and each worker's mailbox is fed by one thread. For
+  /// stateless handlers whose work is small next to such a hand-off.
+  same_core,
 };
 
 /// Supervision of a route's handler actors: a worker that dies is replaced,

@@ -682,6 +682,7 @@ caf::behavior connection(connection_self self,
             std::move(ctx.registry)};
   st.dispatcher.update(std::move(ctx.routes));
   st.dispatcher.count_in_batches(true); // settled at the end of each step
+  st.dispatcher.set_home(st.channel->home_index());
   st.client_id = absl::StrCat("c", st.channel->id());
   if (st.ctx.registry)
     self->send(st.ctx.registry, client_atom_v, st.client_id,

@@ -1002,6 +1002,7 @@ caf::behavior connection(connection_self self,
   st.channel = std::move(channel);
   st.ctx = std::move(ctx);
   st.dispatcher.update(st.ctx.routes);
+  st.dispatcher.set_home(st.channel->home_index());
   st.reader = std::make_unique<request_reader>(st.ctx.options->limits);
   st.client_id = absl::StrCat("c", st.channel->id());
   st.last_activity = absl::Now();

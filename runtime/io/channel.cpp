@@ -44,10 +44,11 @@ constexpr std::size_t large_unit_look_ahead = 4 * 1024;
 channel::channel(passkey, std::uint64_t id, unique_fd fd,
                  std::string remote_address, std::unique_ptr<framer> cutter,
                  std::shared_ptr<const channel_options> opts,
-                 internal::reactor* home,
+                 internal::reactor* home, std::size_t home_index,
                  std::shared_ptr<internal::reactor_inbox> inbox)
   : id_(id), remote_address_(std::move(remote_address)), opts_(std::move(opts)),
-    home_(home), inbox_(std::move(inbox)), fd_(std::move(fd)),
+    home_(home), inbox_(std::move(inbox)),
+    home_index_(static_cast<std::uint32_t>(home_index)), fd_(std::move(fd)),
     framer_(std::move(cutter)) {}
 
 channel::~channel() = default;

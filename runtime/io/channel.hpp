@@ -54,6 +54,7 @@ public:
   channel(passkey, std::uint64_t id, unique_fd fd,
           std::string remote_address, std::unique_ptr<framer> cutter,
           std::shared_ptr<const channel_options> opts, internal::reactor* home,
+          std::size_t home_index,
           std::shared_ptr<internal::reactor_inbox> inbox);
 
   channel(const channel&) = delete;
@@ -92,6 +93,13 @@ public:
   /// Unique among the channels and listeners of one pool. Any thread.
   std::uint64_t id() const noexcept {
     return id_;
+  }
+
+  /// The index of the reactor this channel's socket lives on,
+  /// 0..reactors-1; with reactors on the scheduler's workers, the index of
+  /// that worker thread. Any thread.
+  std::size_t home_index() const noexcept {
+    return home_index_;
   }
 
   /// Settings fixed at creation. Any thread.
@@ -187,6 +195,8 @@ private:
   std::atomic<std::uint64_t> unconsumed_{0};
   std::atomic<bool> read_paused_{false};
   std::atomic<bool> start_called_{false};
+  // Immutable; here it takes what the two flags leave of a word.
+  const std::uint32_t home_index_;
 
   std::mutex out_mutex_;
   std::vector<shared_bytes> outbox_; // guarded by out_mutex_

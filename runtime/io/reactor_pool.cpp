@@ -224,11 +224,13 @@ reactor_pool::connect(absl::string_view host, std::uint16_t port,
 std::shared_ptr<channel>
 reactor_pool::adopt(unique_fd fd, std::unique_ptr<framer> cutter,
                     std::shared_ptr<const channel_options> opts) {
-  auto& home = reactors_[next_reactor_.fetch_add(1) % reactors_.size()];
+  auto index = next_reactor_.fetch_add(1) % reactors_.size();
+  auto& home = reactors_[index];
   auto remote = internal::peer_name(fd.get());
   return std::make_shared<channel>(channel::passkey{}, next_id(), std::move(fd),
                                    std::move(remote), std::move(cutter),
-                                   std::move(opts), home.get(), home->inbox());
+                                   std::move(opts), home.get(), index,
+                                   home->inbox());
 }
 
 } // namespace weft::io

@@ -457,5 +457,29 @@ TEST(RouteDispatcherTest, KeyedRoutesSendOneKeyToOneWorker) {
   EXPECT_GT(used.size(), 1u);
 }
 
+TEST(RouteDispatcherTest, SameCoreSendsToTheWorkerOfTheEdgesThread) {
+  route_options opts;
+  opts.workers = 3;
+  opts.dispatch = dispatch_policy::same_core;
+  table_builder tb;
+  tb.add(string_route(opts), 3);
+  for (std::size_t home : {0u, 1u, 2u, 3u, 7u}) {
+    route_dispatcher d{tb.done()};
+    d.set_home(home);
+    for (int i = 0; i < 4; ++i) {
+      dispatch_ticket t;
+      auto req = make_request("s", encoded("x"));
+      ASSERT_TRUE(d.prepare(req, t).ok());
+      EXPECT_EQ(&t.worker(), &t.binding()->workers[home % 3]) << home;
+    }
+  }
+  // Without a home (an edge that has no I/O thread), the first worker.
+  route_dispatcher d{tb.done()};
+  dispatch_ticket t;
+  auto req = make_request("s", encoded("x"));
+  ASSERT_TRUE(d.prepare(req, t).ok());
+  EXPECT_EQ(&t.worker(), &t.binding()->workers[0]);
+}
+
 } // namespace
 } // namespace weft

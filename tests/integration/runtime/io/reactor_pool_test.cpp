@@ -8,6 +8,7 @@
 
 #include <numeric>
 #include <random>
+#include <set>
 
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
@@ -131,6 +132,28 @@ TEST_P(ReactorPoolTest, EchoesHundredConnectionsByteForByte) {
     EXPECT_EQ(echoed, as_string(sent[i])) << "client " << i;
   }
   EXPECT_EQ(lst->accepted(), connections);
+}
+
+TEST_P(ReactorPoolTest, ChannelsSpreadOverTheReactorsAndKnowTheirHome) {
+  auto set = std::make_shared<accepted_set>();
+  auto lst = listen(set);
+  ASSERT_NE(lst, nullptr);
+  std::vector<std::unique_ptr<raw_client>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<raw_client>(lst->port()));
+    ASSERT_TRUE(clients.back()->connected());
+  }
+  ASSERT_TRUE(set->wait_count(8));
+  // Two reactors (threads = 2): every home is one of them, both are used.
+  std::set<std::size_t> homes;
+  for (std::size_t i = 0; i < 8; ++i) {
+    auto p = set->at(i);
+    ASSERT_TRUE(p->wait([](probe& x) { return x.chan != nullptr; }));
+    std::lock_guard<std::mutex> guard{p->mutex};
+    EXPECT_LT(p->chan->home_index(), pool_->size());
+    homes.insert(p->chan->home_index());
+  }
+  EXPECT_EQ(homes.size(), pool_->size());
 }
 
 TEST_P(ReactorPoolTest, CutsUnitsSplitAcrossReadsAtEveryPoint) {
