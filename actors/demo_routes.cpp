@@ -11,6 +11,7 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/strings/numbers.h>
 #include <array>
+#include <vector>
 #include <chrono>
 #include <thread>
 
@@ -25,7 +26,7 @@ namespace weft {
 
 namespace {
 
-constexpr std::size_t sink_read_size = 1024 * 1024;
+constexpr std::size_t sink_read_size = 4 * 1024 * 1024;
 
 /// The reply to `echo`: the request's body, content type and schema.
 void echo_into(request& req, response& rsp) {
@@ -53,14 +54,23 @@ absl::StatusOr<response> echo_function(const payload& body, context& ctx) {
 absl::StatusOr<response> sink(const request& req) {
   protocol::checksum sum;
   const auto& body = req.body;
-  for (std::uint64_t offset = 0; offset < body.size();) {
-    auto n = static_cast<std::size_t>(
-      std::min<std::uint64_t>(sink_read_size, body.size() - offset));
-    auto piece = body.read(offset, n);
-    if (!piece.ok())
-      return piece.status();
-    sum.update(piece->span());
-    offset += n;
+  if (!body.is_file()) {
+    sum.update(body.bytes().span());
+  } else {
+    // One buffer for the whole file: a GiB read piece by piece costs no
+    // allocation per piece.
+    std::vector<std::uint8_t> buf(
+      static_cast<std::size_t>(std::min<std::uint64_t>(sink_read_size,
+                                                       body.size())));
+    for (std::uint64_t offset = 0; offset < body.size();) {
+      auto n = static_cast<std::size_t>(
+        std::min<std::uint64_t>(buf.size(), body.size() - offset));
+      auto piece = absl::Span<std::uint8_t>(buf.data(), n);
+      if (auto st = body.read_into(offset, piece); !st.ok())
+        return st;
+      sum.update(piece);
+      offset += n;
+    }
   }
   response rsp;
   rsp.body = payload{shared_bytes::copy_of(absl::StrFormat(

@@ -55,20 +55,24 @@ const std::string& payload::path() const noexcept {
   return file_ ? file_->path : none;
 }
 
-absl::StatusOr<shared_bytes> payload::read(std::uint64_t offset,
-                                           std::size_t length) const {
+absl::Status payload::read_into(std::uint64_t offset,
+                               absl::Span<std::uint8_t> out) const {
+  auto length = out.size();
   if (offset > size() || length > size() - offset)
     return make_status(errc::invalid_argument, "read past the end of a payload");
-  if (!file_)
-    return bytes_.slice(static_cast<std::size_t>(offset), length);
+  if (length == 0)
+    return absl::OkStatus();
+  if (!file_) {
+    std::memcpy(out.data(), bytes_.data() + offset, length);
+    return absl::OkStatus();
+  }
   int fd = ::open(file_->path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return make_status(errc::io_error, absl::StrCat("cannot open ", file_->path,
                                                     ": ", std::strerror(errno)));
-  std::vector<std::uint8_t> buf(length);
   std::size_t done = 0;
   while (done < length) {
-    auto n = ::pread(fd, buf.data() + done, length - done,
+    auto n = ::pread(fd, out.data() + done, length - done,
                      static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR)
       continue;
@@ -82,7 +86,23 @@ absl::StatusOr<shared_bytes> payload::read(std::uint64_t offset,
     done += static_cast<std::size_t>(n);
   }
   ::close(fd);
-  return shared_bytes{std::move(buf)};
+  return absl::OkStatus();
+}
+
+absl::StatusOr<shared_bytes> payload::read(std::uint64_t offset,
+                                           std::size_t length) const {
+  if (offset > size() || length > size() - offset)
+    return make_status(errc::invalid_argument, "read past the end of a payload");
+  if (!file_)
+    return bytes_.slice(static_cast<std::size_t>(offset), length);
+  // Filled by the read, so not zeroed first.
+  absl::Status st;
+  auto bytes = shared_bytes::allocate(length, [&](absl::Span<std::uint8_t> out) {
+    st = read_into(offset, out);
+  });
+  if (!st.ok())
+    return st;
+  return bytes;
 }
 
 absl::StatusOr<shared_bytes> payload::read_all(std::uint64_t max_size) const {

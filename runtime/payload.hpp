@@ -48,6 +48,12 @@ public:
   absl::StatusOr<shared_bytes> read(std::uint64_t offset,
                                     std::size_t length) const;
 
+  /// Reads `out.size()` bytes at `offset` into `out` (a copy for memory,
+  /// pread for files): for reading a large body piece by piece through one
+  /// buffer, without an allocation per piece.
+  absl::Status read_into(std::uint64_t offset,
+                         absl::Span<std::uint8_t> out) const;
+
   /// The whole body in memory; fails with limit_exceeded above `max_size`.
   absl::StatusOr<shared_bytes> read_all(std::uint64_t max_size) const;
 
