@@ -63,7 +63,13 @@ echo
 # after the 16-byte cells: the 4 KiB x 1,000-connection cells leave both
 # servers slower for a while (the reference fell from 2.2 M to 1.3 M
 # messages/s at 16 in flight for 10 s and more).
+# Then the same `echo` against a second weftd started under `nice -n 5`:
+# on 2 cores, weftd's two workers and the load generator contend for the
+# CPUs, and a worker woken by a socket preempts the load generator (the
+# reference, one thread, never contends). Shown for what it says about
+# that contention; weftd does not renice itself.
 edge_rows=()
+nice_rows=()
 edge_cells() {
   local inflight w r wr rr
   for inflight in 1 16; do
@@ -76,6 +82,19 @@ edge_cells() {
       "${wr:-0}" "${rr:-0}" "$(ratio "${wr:-0}" "${rr:-0}")" \
       "$(field "$w" p50_us)/$(field "$w" p99_us)")")
   done
+  start weftd_nice 'address=127\.0\.0\.1:[0-9]+' nice -n 5 "$bin/weftd" "${weftd_flags[@]}"
+  local nice_port=$port nice_pid=$pid
+  for inflight in 1 16; do
+    local args=(echo --size 16 --conns 100 --inflight "$inflight"
+      --warmup "$warmup_s" --duration "$cell_s")
+    w=$(load "${args[@]}" --port "$nice_port")
+    r=$(load "${args[@]}" --port "$ref_port")
+    wr=$(field "$w" msgs_per_s); rr=$(field "$r" msgs_per_s)
+    nice_rows+=("$(printf '%-26s %10s %10s %7s  %-17s' "16B x100 conns x${inflight}" \
+      "${wr:-0}" "${rr:-0}" "$(ratio "${wr:-0}" "${rr:-0}")" \
+      "$(field "$w" p50_us)/$(field "$w" p99_us)")")
+  done
+  stop "$nice_pid"
 }
 
 echo "## 1. Ping-pong echo (messages/s; latency p50/p99 in us)"
@@ -111,6 +130,11 @@ echo
 echo "## 1d. The same echo answered on the edge (echo.edge, no handler actor; run after the 16-byte cells)"
 printf '%-26s %10s %10s %7s  %-17s\n' cell echo.edge ref ratio "edge p50/p99"
 printf '%s\n' "${edge_rows[@]}"
+
+echo
+echo "## 1e. The same echo with weftd under nice -n 5 (not the default; run after the 16-byte cells)"
+printf '%-26s %10s %10s %7s  %-17s\n' cell "weft nice5" ref ratio "weft p50/p99"
+printf '%s\n' "${nice_rows[@]}"
 
 if [[ $brokers == 1 ]]; then
   echo
