@@ -70,30 +70,27 @@ echo
 # that contention; weftd does not renice itself.
 edge_rows=()
 nice_rows=()
+# echo_rows VAR PORT [ROUTE]: the 16-byte, 100-connection cells at 1 and 16
+# in flight against PORT and the reference, appended to array VAR.
+echo_rows() {
+  local -n rows=$1
+  local port=$2 route=${3:-echo} inflight w r wr rr
+  for inflight in 1 16; do
+    local args=(echo --size 16 --conns 100 --inflight "$inflight"
+      --warmup "$warmup_s" --duration "$cell_s")
+    w=$(load "${args[@]}" --route "$route" --port "$port")
+    r=$(load "${args[@]}" --port "$ref_port")
+    wr=$(field "$w" msgs_per_s); rr=$(field "$r" msgs_per_s)
+    rows+=("$(printf '%-26s %10s %10s %7s  %-17s' "16B x100 conns x${inflight}" \
+      "${wr:-0}" "${rr:-0}" "$(ratio "${wr:-0}" "${rr:-0}")" \
+      "$(field "$w" p50_us)/$(field "$w" p99_us)")")
+  done
+}
 edge_cells() {
-  local inflight w r wr rr
-  for inflight in 1 16; do
-    local args=(echo --size 16 --conns 100 --inflight "$inflight"
-      --warmup "$warmup_s" --duration "$cell_s")
-    w=$(load "${args[@]}" --route echo.edge --port "$weft_port")
-    r=$(load "${args[@]}" --port "$ref_port")
-    wr=$(field "$w" msgs_per_s); rr=$(field "$r" msgs_per_s)
-    edge_rows+=("$(printf '%-26s %10s %10s %7s  %-17s' "16B x100 conns x${inflight}" \
-      "${wr:-0}" "${rr:-0}" "$(ratio "${wr:-0}" "${rr:-0}")" \
-      "$(field "$w" p50_us)/$(field "$w" p99_us)")")
-  done
+  echo_rows edge_rows "$weft_port" echo.edge
   start weftd_nice 'address=127\.0\.0\.1:[0-9]+' nice -n 5 "$bin/weftd" "${weftd_flags[@]}"
-  local nice_port=$port nice_pid=$pid
-  for inflight in 1 16; do
-    local args=(echo --size 16 --conns 100 --inflight "$inflight"
-      --warmup "$warmup_s" --duration "$cell_s")
-    w=$(load "${args[@]}" --port "$nice_port")
-    r=$(load "${args[@]}" --port "$ref_port")
-    wr=$(field "$w" msgs_per_s); rr=$(field "$r" msgs_per_s)
-    nice_rows+=("$(printf '%-26s %10s %10s %7s  %-17s' "16B x100 conns x${inflight}" \
-      "${wr:-0}" "${rr:-0}" "$(ratio "${wr:-0}" "${rr:-0}")" \
-      "$(field "$w" p50_us)/$(field "$w" p99_us)")")
-  done
+  local nice_pid=$pid
+  echo_rows nice_rows "$port"
   stop "$nice_pid"
 }
 
