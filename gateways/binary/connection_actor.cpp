@@ -393,9 +393,10 @@ void dispatch(connection_self self, session_event& ev) {
     batch_staged_request(st, worker);
     return;
   }
-  auto single = std::move(req);
+  // send_one's parameter takes the request over before the call; the
+  // moved-from one leaves the batch after.
+  send_one(self, worker, std::move(req), urgent);
   unstage_request(st);
-  send_one(self, worker, std::move(single), urgent);
 }
 
 /// Sends one request to its handler; the reply (or error) comes back to us.

@@ -134,6 +134,45 @@ TEST(SessionTest, EchoesASingleFrameRequestWithReplyTo) {
   EXPECT_EQ(frames_of(p.server_side().wrote, frame_type::message).size(), 1u);
 }
 
+TEST(SessionTest, SendReplyAnswersLikeAReplyHeader) {
+  session_pair p;
+  p.pump();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(p.client()
+                  .send(testing::request("echo"),
+                        payload{shared_bytes::copy_of("hi")}, p.now())
+                  .ok());
+  p.pump();
+  auto got = of_kind(p.server_events(), kind::message);
+  ASSERT_EQ(got.size(), 3u);
+  // One answered with a header, one through send_reply, each with a
+  // content type and schema; a second answer to the first is refused.
+  auto header = testing::reply_to(got[0].id);
+  header.set_content_type("text/plain");
+  header.set_schema("x.Y");
+  ASSERT_TRUE(p.server().send(header, got[0].body, p.now()).ok());
+  ASSERT_TRUE(p.server()
+                .send_reply(got[1].id, "text/plain", "x.Y", got[1].body,
+                            p.now())
+                .ok());
+  auto again = p.server().send_reply(got[0].id, "", "", payload{}, p.now());
+  EXPECT_FALSE(again.ok());
+  EXPECT_EQ(code_of(again.status()), errc::cancelled);
+  p.pump();
+  auto replies = of_kind(p.client_events(), kind::message);
+  ASSERT_EQ(replies.size(), 2u);
+  for (const auto& r : replies) {
+    EXPECT_EQ(r.header.kind(), weft::wire::KIND_REPLY);
+    EXPECT_EQ(r.header.content_type(), "text/plain");
+    EXPECT_EQ(r.header.schema(), "x.Y");
+    EXPECT_EQ(body_of(r), "hi");
+  }
+  EXPECT_EQ(replies[0].header.reply_to(), got[0].id);
+  EXPECT_EQ(replies[1].header.reply_to(), got[1].id);
+  EXPECT_EQ(p.server().stats().awaiting_reply, 1u);
+  EXPECT_EQ(p.client().stats().outstanding_requests, 1u);
+}
+
 TEST(SessionTest, KeepsWorkingAfterTrimBetweenAndDuringMessages) {
   session_pair p;
   p.pump();
