@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 namespace weft {
@@ -23,7 +25,10 @@ class PayloadTest : public ::testing::Test {
 protected:
   void SetUp() override {
     text_ = pattern(100'000);
-    path_ = ::testing::TempDir() + "/payload_test_body";
+    // One file per test and process: ctest runs the tests side by side.
+    path_ = ::testing::TempDir() + "/payload_test_"
+            + ::testing::UnitTest::GetInstance()->current_test_info()->name()
+            + "_" + std::to_string(::getpid());
     std::ofstream{path_, std::ios::binary} << text_;
   }
 
