@@ -97,16 +97,21 @@ std::vector<std::shared_ptr<worker_core>> worker_cores(caf::actor_system& sys);
 } // namespace weft::io::internal
 
 #if CAF_LOG_LEVEL == CAF_LOG_LEVEL_QUIET
-/// The scheduling loop of weft's workers: CAF's own, less the per-job
-/// `dynamic_cast` to `abstract_actor` that only tags CAF's log lines with
-/// the running actor's id. CAF 0.17 does it at every log level, and for
-/// our actors' deep hierarchies it is a cross-cast of ~1,300 instructions
-/// per job (3% of an echo's cost); with CAF built quiet nothing reads it.
+/// The scheduling loop of weft's workers: CAF's own, less what serves only
+/// CAF's log lines, which a CAF built quiet never writes. CAF 0.17 tags
+/// every job with its actor's id at every log level: a `dynamic_cast` to
+/// `abstract_actor` per job here (~1,300 instructions for our actors'
+/// hierarchies), and in every resume two updates of a per-thread id table
+/// under a shared spinlock (`logger::thread_local_aid`, ~540 instructions
+/// per echo at one message in flight). The second is skipped by leaving
+/// the thread without a current logger, for which CAF tags nothing; a
+/// spawn sets it again, so it is cleared before each job when set.
 template <>
 inline void caf::scheduler::worker<weft::io::internal::embedded_policy>::run() {
-  CAF_SET_LOGGER_SYS(&system());
   for (;;) {
     auto job = policy_.dequeue(this);
+    if (caf::logger::current_logger() != nullptr)
+      caf::logger::set_current_actor_system(nullptr);
     switch (job->resume(this, max_throughput_)) {
       case resumable::resume_later:
         policy_.resume_job_later(this, job);
