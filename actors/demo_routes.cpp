@@ -11,9 +11,9 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/strings/numbers.h>
 #include <array>
-#include <vector>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "actors/demo_http_routes.hpp"
 #include "examples/hello.pb.h"

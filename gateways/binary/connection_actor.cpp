@@ -132,24 +132,35 @@ void step(connection_self self);
 void reply_with_header(connection_self self, std::uint32_t id,
                        absl::StatusOr<response>&& result);
 
-/// Queues the answer to request `id` and writes what can be written.
-void reply(connection_self self, std::uint32_t id,
-           absl::StatusOr<response>&& result) {
+/// Queues the successful answer `rsp` to request `id`.
+void reply_ok(connection_self self, std::uint32_t id, response& rsp) {
   auto& st = self->state;
   if (!st.session || st.session->closed())
     return;
-  // The clock only dates requests we send (their deadline), never a reply:
-  // the time of the last read saves a clock read per reply.
-  if (result.ok() && result->metadata.empty()) {
-    // The usual answer: no header to build at all.
-    auto& rsp = *result;
-    if (st.session
-          ->send_reply(id, rsp.content_type, rsp.schema, std::move(rsp.body),
-                       st.active_at)
-          .ok())
-      ++st.unpublished_replies;
+  if (!rsp.metadata.empty()) {
+    reply_with_header(self, id, std::move(rsp));
     return;
   }
+  // The usual answer: no header to build at all. The clock only dates
+  // requests we send (their deadline), never a reply: the time of the
+  // last read saves a clock read per reply.
+  if (st.session
+        ->send_reply(id, rsp.content_type, rsp.schema, std::move(rsp.body),
+                     st.active_at)
+        .ok())
+    ++st.unpublished_replies;
+}
+
+/// Queues the answer to request `id` and writes what can be written.
+void reply(connection_self self, std::uint32_t id,
+           absl::StatusOr<response>&& result) {
+  if (result.ok()) {
+    reply_ok(self, id, *result);
+    return;
+  }
+  auto& st = self->state;
+  if (!st.session || st.session->closed())
+    return;
   reply_with_header(self, id, std::move(result));
 }
 
@@ -228,24 +239,11 @@ void complete(connection_self self, std::uint32_t id, response& rsp) {
   if (found == st.live.end())
     return; // the session answered already (deadline, cancel)
   if (!found->second.plain_success()) {
-    absl::StatusOr<response> result{std::move(rsp)};
-    st.dispatcher.finish(found->second, result);
-    forget(self, found);
-    reply(self, id, std::move(result));
+    complete(self, id, absl::StatusOr<response>{std::move(rsp)});
     return;
   }
   forget(self, found); // the ticket's end gives the pool place back
-  if (!st.session || st.session->closed())
-    return;
-  if (!rsp.metadata.empty()) {
-    reply_with_header(self, id, std::move(rsp));
-    return;
-  }
-  if (st.session
-        ->send_reply(id, rsp.content_type, rsp.schema, std::move(rsp.body),
-                     st.active_at)
-        .ok())
-    ++st.unpublished_replies;
+  reply_ok(self, id, rsp);
 }
 
 /// Writes replies once every message already in the mailbox (often more

@@ -123,29 +123,18 @@ void frame_writer::small_message(std::uint32_t id,
                                  absl::Span<const std::uint8_t> hdr,
                                  absl::Span<const std::uint8_t> body) {
   auto length = header_length_size + hdr.size() + body.size() + checksum_size;
-  auto whole = frame_header_size + length;
-  reserve_small(whole);
-  auto* p = block_.get() + used_;
-  std::memset(p, 0, frame_header_size);
-  store_u32(p, static_cast<std::uint32_t>(length));
-  p[4] = static_cast<std::uint8_t>(frame_type::message);
-  store_u32(p + 8, id);
-  p += frame_header_size;
-  store_u32(p, static_cast<std::uint32_t>(hdr.size()));
-  p += header_length_size;
-  auto* summed = p;
-  if (!hdr.empty())
-    std::memcpy(p, hdr.data(), hdr.size());
-  p += hdr.size();
-  if (!body.empty())
-    std::memcpy(p, body.data(), body.size());
-  p += body.size();
+  // Room for the whole frame first: the appends below stay in one block,
+  // so header and body lie side by side there for the checksum.
+  reserve_small(frame_header_size + length);
+  header(static_cast<std::uint32_t>(length),
+         static_cast<std::uint8_t>(frame_type::message), 0, id);
+  append_u32(static_cast<std::uint32_t>(hdr.size()));
+  auto summed_from = used_;
+  append(hdr);
+  append(body);
   checksum sum;
-  sum.update({summed, hdr.size() + body.size()});
-  store_u64(p, sum.digest());
-  ++frames_;
-  used_ += static_cast<std::uint32_t>(whole);
-  size_ += whole;
+  sum.update({block_.get() + summed_from, hdr.size() + body.size()});
+  append_u64(sum.digest());
 }
 
 void frame_writer::begin(std::uint32_t id, absl::Span<const std::uint8_t> hdr) {

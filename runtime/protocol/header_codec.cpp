@@ -3,6 +3,8 @@
 #include <cassert>
 #include <cstring>
 
+#include <absl/strings/string_view.h>
+
 namespace weft::protocol {
 
 namespace {
@@ -82,7 +84,7 @@ public:
     n_ += put_varint(buf_ + n_, value);
   }
 
-  void text(std::uint32_t number, const std::string& value) {
+  void text(std::uint32_t number, absl::string_view value) {
     if (value.empty())
       return;
     room(2 * max_varint);
@@ -91,7 +93,7 @@ public:
     if (value.size() > sizeof buf_ - n_) {
       out_.append(buf_, n_);
       n_ = 0;
-      out_.append(value);
+      out_.append(value.data(), value.size());
       return;
     }
     std::memcpy(buf_ + n_, value.data(), value.size());
@@ -116,6 +118,40 @@ private:
 /// An enum is an int32: a negative one takes ten bytes, sign-extended.
 std::uint64_t enum_bits(int value) {
   return static_cast<std::uint64_t>(static_cast<std::int64_t>(value));
+}
+
+/// The fields of a header that has no metadata and no status.
+struct plain_fields {
+  std::uint32_t id = 0;
+  int kind = 0;
+  absl::string_view route;
+  std::uint32_t reply_to = 0;
+  absl::string_view content_type;
+  absl::string_view schema;
+  int priority = 0;
+  std::uint32_t deadline_ms = 0;
+  std::uint64_t total_size = 0;
+};
+
+/// Appends `f` as protobuf encodes it: fields in number order, defaults
+/// left out.
+void write_plain(const plain_fields& f, std::string& out) {
+  field_writer w{out};
+  if (f.id != 0)
+    w.varint(field::id, f.id);
+  if (f.kind != 0)
+    w.varint(field::kind, enum_bits(f.kind));
+  w.text(field::route, f.route);
+  if (f.reply_to != 0)
+    w.varint(field::reply_to, f.reply_to);
+  w.text(field::content_type, f.content_type);
+  w.text(field::schema, f.schema);
+  if (f.priority != 0)
+    w.varint(field::priority, enum_bits(f.priority));
+  if (f.deadline_ms != 0)
+    w.varint(field::deadline_ms, f.deadline_ms);
+  if (f.total_size != 0)
+    w.varint(field::total_size, f.total_size);
 }
 
 } // namespace
@@ -233,38 +269,32 @@ void encode_header(const weft::wire::MessageHeader& header, std::uint32_t id,
       w.varint(field::total_size, total_size);
     return;
   }
-  field_writer w{out};
-  if (id != 0)
-    w.varint(field::id, id);
-  if (header.kind() != 0)
-    w.varint(field::kind, enum_bits(header.kind()));
-  w.text(field::route, header.route());
-  if (header.reply_to() != 0)
-    w.varint(field::reply_to, header.reply_to());
-  w.text(field::content_type, header.content_type());
-  w.text(field::schema, header.schema());
-  if (header.priority() != 0)
-    w.varint(field::priority, enum_bits(header.priority()));
-  if (header.deadline_ms() != 0)
-    w.varint(field::deadline_ms, header.deadline_ms());
-  if (total_size != 0)
-    w.varint(field::total_size, total_size);
+  write_plain({.id = id,
+               .kind = header.kind(),
+               .route = header.route(),
+               .reply_to = header.reply_to(),
+               .content_type = header.content_type(),
+               .schema = header.schema(),
+               .priority = header.priority(),
+               .deadline_ms = header.deadline_ms(),
+               .total_size = total_size},
+              out);
 }
 
 void encode_reply_header(std::uint32_t id, std::uint32_t reply_to,
                          const std::string& content_type,
                          const std::string& schema, std::uint64_t total_size,
                          std::string& out) {
-  field_writer w{out};
-  if (id != 0)
-    w.varint(field::id, id);
-  w.varint(field::kind, enum_bits(weft::wire::KIND_REPLY));
-  if (reply_to != 0)
-    w.varint(field::reply_to, reply_to);
-  w.text(field::content_type, content_type);
-  w.text(field::schema, schema);
-  if (total_size != 0)
-    w.varint(field::total_size, total_size);
+  write_plain({.id = id,
+               .kind = weft::wire::KIND_REPLY,
+               .route = {},
+               .reply_to = reply_to,
+               .content_type = content_type,
+               .schema = schema,
+               .priority = 0,
+               .deadline_ms = 0,
+               .total_size = total_size},
+              out);
 }
 
 } // namespace weft::protocol

@@ -297,9 +297,6 @@ private:
   /// Checks a message against the peer's announced limits.
   absl::Status check_peer_limits(std::size_t header_size,
                                  std::uint64_t total) const;
-  /// Writes message `id` as one MESSAGE frame straight into data_ when
-  /// nothing queued should go first and the window allows; false if it
-  /// must take the queue.
   /// What send() needs of a header besides its bytes.
   struct outgoing {
     weft::wire::Kind kind = weft::wire::KIND_REQUEST;
@@ -313,6 +310,9 @@ private:
     const outgoing& what,
     absl::FunctionRef<void(std::uint32_t, std::uint64_t, std::string&)> encode,
     payload body, absl::Time now);
+  /// Writes message `id` as one MESSAGE frame straight into data_ when
+  /// nothing queued should go first and the window allows; false if it
+  /// must take the queue.
   bool write_now(std::uint32_t id, const std::string& header_bytes,
                  const payload& body);
   /// A message of `frame_len` bytes as one frame, `total` of them body,
