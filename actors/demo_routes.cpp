@@ -26,8 +26,6 @@ namespace weft {
 
 namespace {
 
-constexpr std::size_t sink_read_size = 4 * 1024 * 1024;
-
 /// The reply to `echo`: the request's body, content type and schema.
 void echo_into(request& req, response& rsp) {
   rsp.body = std::move(req.body);
@@ -51,33 +49,28 @@ absl::StatusOr<response> echo_function(const payload& body, context& ctx) {
   return rsp;
 }
 
-absl::StatusOr<response> sink(const request& req) {
-  protocol::checksum sum;
-  const auto& body = req.body;
-  if (!body.is_file()) {
-    sum.update(body.bytes().span());
-  } else {
-    // One buffer for the whole file: a GiB read piece by piece costs no
-    // allocation per piece.
-    std::vector<std::uint8_t> buf(
-      static_cast<std::size_t>(std::min<std::uint64_t>(sink_read_size,
-                                                       body.size())));
-    for (std::uint64_t offset = 0; offset < body.size();) {
-      auto n = static_cast<std::size_t>(
-        std::min<std::uint64_t>(buf.size(), body.size() - offset));
-      auto piece = absl::Span<std::uint8_t>(buf.data(), n);
-      if (auto st = body.read_into(offset, piece); !st.ok())
-        return st;
-      sum.update(piece);
-      offset += n;
-    }
+/// The consumer of `sink`: the reply is the body's size and CRC-64, as
+/// JSON, computed as the body arrives.
+class sink_consumer final : public body_consumer {
+public:
+  absl::Status write(absl::Span<const std::uint8_t> bytes) override {
+    sum_.update(bytes);
+    size_ += bytes.size();
+    return absl::OkStatus();
   }
-  response rsp;
-  rsp.body = payload{shared_bytes::copy_of(absl::StrFormat(
-    R"({"size":%d,"crc64":"%016x"})", body.size(), sum.digest()))};
-  rsp.content_type = "application/json";
-  return rsp;
-}
+
+  absl::StatusOr<response> finish() override {
+    response rsp;
+    rsp.body = payload{shared_bytes::copy_of(absl::StrFormat(
+      R"({"size":%d,"crc64":"%016x"})", size_, sum_.digest()))};
+    rsp.content_type = "application/json";
+    return rsp;
+  }
+
+private:
+  protocol::checksum sum_;
+  std::uint64_t size_ = 0;
+};
 
 caf::behavior echo_route(caf::event_based_actor*) {
   return {
@@ -87,20 +80,6 @@ caf::behavior echo_route(caf::event_based_actor*) {
         echo_into(req, rsp);
         return absl::OkStatus();
       });
-    },
-  };
-}
-
-caf::behavior sink_route(caf::event_based_actor*) {
-  return {
-    [](request_atom, const request& req) -> caf::result<response> {
-      auto rsp = sink(req);
-      if (!rsp.ok())
-        return to_error(rsp.status());
-      return std::move(*rsp);
-    },
-    [](request_atom, request_batch& batch) -> reply_batch {
-      return answer_batch(batch, [](request& req) { return sink(req); });
     },
   };
 }
@@ -188,12 +167,15 @@ caf::actor spawn_echo_route(caf::actor_system& sys) {
   return sys.spawn(echo_route);
 }
 
+body_consumer_factory sink_consumers() {
+  return [](const request&, std::uint64_t)
+           -> absl::StatusOr<std::unique_ptr<body_consumer>> {
+    return std::make_unique<sink_consumer>();
+  };
+}
+
 caf::actor spawn_sink_route(caf::actor_system& sys) {
-  // Detached (a thread of its own): it reads whole bodies, up to GiBs from
-  // spill files, and checksums them, 200 ms and more per GiB of blocking
-  // reads and CPU that must not hold a scheduler thread, and with it that
-  // thread's sockets and other handlers (docs/guide.md, "Handlers").
-  return sys.spawn<caf::detached>(sink_route);
+  return spawn_body_stream_handler(sys, sink_consumers());
 }
 
 blueprint demo_app(task_scheduler_actor scheduler, std::string node_name) {
@@ -219,7 +201,9 @@ blueprint demo_app(task_scheduler_actor scheduler, std::string node_name) {
   app.route_actors("echo", spawn_echo_route, per_core);
   app.route_actors("echo.actor", spawn_echo_route, per_core);
   app.raw_route("echo.edge", echo_function, on_edge);
-  app.route_actors("sink", spawn_sink_route, batches);
+  // sink takes bodies as they arrive (a stream route): a GiB upload is
+  // checksummed 64 KiB at a time, never held or spilled to a file.
+  app.stream_route("sink", sink_consumers(), batches);
   // The protobuf route of the guide (docs/guide.md), for `weft call
   // --json` and `weft schemas` against a fresh weftd.
   app.route<examples::hello::Greet, examples::hello::Greeting>(

@@ -17,8 +17,12 @@ caf::actor spawn_echo_route(caf::actor_system& sys);
 
 /// The demo app's `sink` route: the reply is `{"size":N,"crc64":"<hex>"}`
 /// (application/json), the size and CRC-64 checksum (docs/protocol.md §4.3) of the request body.
-/// Handles `(request_atom, request) -> response` and request batches, on
-/// a thread of its own (its reads and checksums of GiBs block).
+/// Each request gets a consumer that checksums its body as it arrives
+/// (runtime/body_stream.hpp).
+body_consumer_factory sink_consumers();
+
+/// A handler actor of `sink` (spawn_body_stream_handler with
+/// sink_consumers()): takes streamed bodies, requests and batches.
 caf::actor spawn_sink_route(caf::actor_system& sys);
 
 /// The embedded demo app of weftd: `echo` (and its alias `echo.actor`)

@@ -5,6 +5,7 @@ weft_library(weft_app
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/blueprint.cpp
     ${CMAKE_CURRENT_LIST_DIR}/body_codec.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/body_stream.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cluster_routes.cpp
     ${CMAKE_CURRENT_LIST_DIR}/context.cpp
     ${CMAKE_CURRENT_LIST_DIR}/http_path_pattern.cpp

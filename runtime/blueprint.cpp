@@ -44,6 +44,20 @@ blueprint& blueprint::route_actor(std::string name, caf::actor handler,
   return add(std::move(spec));
 }
 
+blueprint& blueprint::stream_route(std::string name,
+                                   body_consumer_factory make,
+                                   route_options opts) {
+  auto spec = typed_spec<payload, response>(std::move(name),
+                                            handler_form::actor);
+  spec->factory = [make = std::move(make)](caf::actor_system& sys) {
+    return spawn_body_stream_handler(sys, make);
+  };
+  opts.stream_body = true;
+  opts.accepts_batches = true;
+  spec->options = std::move(opts);
+  return add(std::move(spec));
+}
+
 std::shared_ptr<route_spec> blueprint::http_spec(std::string method,
                                                 std::string path,
                                                 handler_form form,

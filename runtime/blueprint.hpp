@@ -13,6 +13,7 @@
 #include <google/protobuf/struct.pb.h>
 
 #include "runtime/body_codec.hpp"
+#include "runtime/body_stream.hpp"
 #include "runtime/context.hpp"
 #include "runtime/http_request.hpp"
 #include "runtime/http_response.hpp"
@@ -194,6 +195,16 @@ public:
     spec->options = std::move(opts);
     return add(std::move(spec));
   }
+
+  /// A raw-bytes route whose request bodies are used as they arrive: each
+  /// request gets a consumer from `make` (runtime/body_stream.hpp) that
+  /// takes the body piece by piece, then answers. On a binary connection a
+  /// chunked body is neither held in memory nor spilled to a file, and the
+  /// sender goes as fast as the consumer (route_options::stream_body);
+  /// bodies from elsewhere are fed to the consumer whole. Served by
+  /// opts.workers handler actors.
+  blueprint& stream_route(std::string name, body_consumer_factory make,
+                          route_options opts = {});
 
   /// Declares a pool of `opts.workers` actors made by `make`, shared by
   /// the routes that name it in route_to(): with by_key dispatch, all

@@ -58,6 +58,13 @@ struct route_options {
   /// its connection, and `workers`, `dispatch` and `max_queue` do not
   /// apply. Requests from other nodes still go to the handler actors.
   bool run_on_edge = false;
+  /// Actor routes: the handler takes the body of a chunked request as it
+  /// arrives on a binary connection (body_begin, body_piece, body_end
+  /// messages; runtime/body_stream.hpp) instead of whole, so a large
+  /// upload is neither held in memory nor spilled to a file. Requests
+  /// sent in one frame, and from other edges, still come whole
+  /// (request_atom). blueprint::stream_route sets it.
+  bool stream_body = false;
   /// Largest request body the HTTP gateway reads for this route (413 past
   /// it, answered from the head); 0 = the gateway's --http-max-body.
   std::uint64_t max_body_bytes = 0;

@@ -67,6 +67,23 @@ CAF_ADD_ATOM(weft, weft, listen_atom, "listen")
 CAF_ADD_ATOM(weft, weft, flush_atom, "flush")
 /// (tick_atom): an actor's own timer fired.
 CAF_ADD_ATOM(weft, weft, tick_atom, "tick")
+// Streamed request bodies (route_options::stream_body, runtime/body_stream.hpp):
+/// (body_begin_atom, request head, uint64_t total) -> response: a request
+/// whose body follows in pieces; answered once the body ended (or failed).
+CAF_ADD_ATOM(weft, weft, body_begin_atom, "bodybegin")
+/// (body_piece_atom, uint64_t connection_id, uint32_t message_id,
+/// shared_bytes piece): the next bytes of that request's body, in order;
+/// the handler answers each with body_ack_atom to the sender.
+CAF_ADD_ATOM(weft, weft, body_piece_atom, "bodypiece")
+/// (body_end_atom, uint64_t connection_id, uint32_t message_id): the body
+/// arrived whole and its checksum matched.
+CAF_ADD_ATOM(weft, weft, body_end_atom, "bodyend")
+/// (body_abort_atom, uint64_t connection_id, uint32_t message_id): the body
+/// will not end (cancelled, deadline, checksum mismatch, connection lost).
+CAF_ADD_ATOM(weft, weft, body_abort_atom, "bodyabort")
+/// (body_ack_atom, uint32_t message_id, uint64_t bytes) to the connection:
+/// the handler used that many bytes of the body (flow-control credit).
+CAF_ADD_ATOM(weft, weft, body_ack_atom, "bodyack")
 CAF_ADD_TYPE_ID(weft, (weft::payload))
 CAF_ADD_TYPE_ID(weft, (weft::request))
 CAF_ADD_TYPE_ID(weft, (weft::response))

@@ -19,6 +19,7 @@ weft_test(weft_unit_runtime_protocol
     unit/runtime/protocol/protocol_settings_test.cpp
     unit/runtime/protocol/session_test.cpp
     unit/runtime/protocol/session_errors_test.cpp
+    unit/runtime/protocol/session_stream_test.cpp
     unit/runtime/protocol/session_property_test.cpp
     unit/runtime/protocol/spill_files_test.cpp
     unit/runtime/protocol/spill_writer_test.cpp

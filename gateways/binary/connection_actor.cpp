@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/strings/str_cat.h>
@@ -34,6 +35,18 @@ using protocol::session_event;
 /// them between batches: freeing them each time made every batch regrow
 /// its hash tables (about 5% of the CPU at 16 requests in flight).
 constexpr absl::Duration trim_delay = absl::Milliseconds(250);
+
+/// A request whose body a streaming route takes as it arrives
+/// (route_options::stream_body), from its BEGIN until its end.
+struct body_upload {
+  /// The handler actor the pieces go to.
+  caf::actor worker;
+  /// Bytes forwarded to it and not acknowledged yet.
+  std::uint64_t unacked = 0;
+  /// The handler answered before the body ended: the answer waits for the
+  /// end, and the rest of the body is acknowledged unread.
+  std::unique_ptr<response> early;
+};
 
 /// What a connection keeps of its connection_context (the route table
 /// goes to the dispatcher, which holds the newest one).
@@ -83,6 +96,9 @@ struct connection_state {
   /// afterwards. Each request is built in place at the end of the last
   /// batch (see stage_request).
   std::vector<std::pair<caf::actor, std::vector<request>>> pending;
+  /// Streamed request bodies still arriving, by message id; made at the
+  /// first one.
+  std::unique_ptr<absl::flat_hash_map<std::uint32_t, body_upload>> uploads;
   /// Counts and gauges as last published to the gateway's shared stats,
   /// and counts not published yet. Every connection actor updates the
   /// same atomics, whose cache lines bounce between cores: they are
@@ -112,6 +128,7 @@ struct connection_state {
   /// Takes this connection's share out of the gateway's gauges, however
   /// the actor ends (closed socket, drain, or killed with its listener).
   ~connection_state() {
+    abort_uploads();
     if (!ctx.stats)
       return;
     ctx.stats->active.fetch_sub(1, std::memory_order_relaxed);
@@ -122,7 +139,42 @@ struct connection_state {
                                         std::memory_order_relaxed);
   }
 
+  /// Tells the handlers of the bodies still arriving that they will not
+  /// end, however the connection ends.
+  void abort_uploads() {
+    if (!uploads)
+      return;
+    for (auto& [id, up] : *uploads)
+      caf::anon_send(up.worker, body_abort_atom_v, channel->id(), id);
+    uploads.reset();
+  }
+
   static inline const char* name = "weft.binary.connection";
+};
+
+/// The session streams the bodies of requests for routes with
+/// route_options::stream_body (served here by their handler actors).
+class route_streams final : public protocol::body_stream_filter {
+public:
+  explicit route_streams(const route_dispatcher& dispatcher)
+    : dispatcher_(dispatcher) {
+  }
+
+  bool streams(const weft::wire::MessageHeader& header) const override {
+    const auto& table = dispatcher_.table();
+    if (!table)
+      return false;
+    auto found = table->routes.find(header.route());
+    if (found == table->routes.end())
+      return false;
+    const auto& binding = *found->second;
+    return binding.spec->options.stream_body
+           && binding.spec->form == handler_form::actor
+           && !binding.workers.empty();
+  }
+
+private:
+  const route_dispatcher& dispatcher_;
 };
 
 using connection_self = caf::stateful_actor<connection_state>*;
@@ -308,15 +360,11 @@ void batch_staged_request(connection_state& st, const caf::actor& worker) {
   group->second.push_back(std::move(req));
 }
 
-void dispatch(connection_self self, session_event& ev) {
-  auto& st = self->state;
-  auto kind = ev.header.kind();
-  if (kind != weft::wire::KIND_REQUEST && kind != weft::wire::KIND_ONE_WAY)
-    return; // a client sends no replies or pushes; nothing awaits them
+/// Builds request `req` from the header and body of event `ev`.
+void fill_request(connection_state& st, session_event& ev, request& req) {
   // Only fields that are set are moved out: protobuf's mutable_x()
   // allocates a string for an absent one.
   auto& header = ev.header;
-  auto& req = stage_request(st);
   if (!header.route().empty())
     req.route = std::move(*header.mutable_route());
   req.body = std::move(ev.body);
@@ -331,11 +379,20 @@ void dispatch(connection_self self, session_event& ev) {
   req.client_id = st.client_id;
   req.connection_id = st.channel->id();
   req.message_id = ev.id;
-  if (ev.header.deadline_ms() > 0)
+  if (header.deadline_ms() > 0)
     req.deadline_ns = absl::ToUnixNanos(
-      absl::Now() + absl::Milliseconds(ev.header.deadline_ms()));
+      absl::Now() + absl::Milliseconds(header.deadline_ms()));
   ++st.unpublished_requests;
   ++st.requests_since_trim;
+}
+
+void dispatch(connection_self self, session_event& ev) {
+  auto& st = self->state;
+  auto kind = ev.header.kind();
+  if (kind != weft::wire::KIND_REQUEST && kind != weft::wire::KIND_ONE_WAY)
+    return; // a client sends no replies or pushes; nothing awaits them
+  auto& req = stage_request(st);
+  fill_request(st, ev, req);
   // The ticket too is made where it stays while the request is in flight.
   // Ids are unique within a session: the slot is a fresh one.
   auto [slot, fresh] = st.live.try_emplace(ev.id);
@@ -491,6 +548,137 @@ void send_pending(connection_self self) {
   }
 }
 
+// -- streamed bodies (route_options::stream_body) ---------------------------
+
+/// The upload of request `id`, or null if its body is not arriving.
+body_upload* find_upload(connection_state& st, std::uint32_t id) {
+  if (!st.uploads)
+    return nullptr;
+  auto found = st.uploads->find(id);
+  return found == st.uploads->end() ? nullptr : &found->second;
+}
+
+/// Forgets the upload of request `id` (its end, or its failure).
+void drop_upload(connection_state& st, std::uint32_t id) {
+  st.uploads->erase(id);
+  if (st.uploads->empty())
+    st.uploads.reset();
+}
+
+/// The handler of a streamed request answered: at once if its body ended,
+/// else a failure cancels the upload (the client gets the error) and a
+/// success waits for the end.
+void answer_upload(connection_self self, std::uint32_t id,
+                   absl::StatusOr<response> result) {
+  auto& st = self->state;
+  auto* up = find_upload(st, id);
+  if (up == nullptr) {
+    complete(self, id, std::move(result));
+    schedule_flush(self);
+    return;
+  }
+  if (result.ok()) {
+    up->early = std::make_unique<response>(std::move(*result));
+    // What the handler will not acknowledge now is the sender's again.
+    st.session->piece_consumed(id, std::exchange(up->unacked, 0));
+    schedule_flush(self);
+    return;
+  }
+  drop_upload(st, id);
+  auto failure = result.status();
+  if (auto found = st.live.find(id); found != st.live.end()) {
+    // Error handlers run as for any request; what they make of the
+    // failure is the answer, unless it is a success: no answer may go
+    // before the request's end, so the upload fails with the original.
+    st.dispatcher.finish(found->second, result);
+    forget(self, found);
+    if (!result.ok())
+      failure = result.status();
+  }
+  st.session->cancel(id, code_of(failure), failure.message());
+  schedule_flush(self);
+}
+
+/// A request for a streaming route begun: its handler gets the request
+/// without a body now and the body piece by piece.
+void begin_upload(connection_self self, session_event& ev) {
+  auto& st = self->state;
+  auto id = ev.id;
+  auto total = ev.total;
+  request req;
+  fill_request(st, ev, req);
+  auto [slot, fresh] = st.live.try_emplace(id);
+  if (!fresh) {
+    st.session->cancel(id, errc::internal, "message id already in flight");
+    return;
+  }
+  auto& ticket = slot->second;
+  if (auto ready = st.dispatcher.prepare(req, ticket); !ready.ok()) {
+    absl::StatusOr<response> result = std::move(ready);
+    st.dispatcher.finish(ticket, result);
+    st.live.erase(slot);
+    auto failure = result.ok() ? ready : result.status();
+    st.session->cancel(id, code_of(failure), failure.message());
+    return;
+  }
+  if (!st.uploads)
+    st.uploads
+      = std::make_unique<absl::flat_hash_map<std::uint32_t, body_upload>>();
+  st.uploads->insert_or_assign(id, body_upload{ticket.worker(), 0, nullptr});
+  self
+    ->request(ticket.worker(), caf::duration{caf::infinite}, body_begin_atom_v,
+              std::move(req), total)
+    .then(
+      [self, id](response& rsp) {
+        answer_upload(self, id, std::move(rsp));
+      },
+      [self, id](caf::error& err) { answer_upload(self, id, to_status(err)); });
+}
+
+/// The next piece of a streamed body goes to its handler, which
+/// acknowledges it (body_ack_atom) once used.
+void forward_piece(connection_self self, session_event& ev) {
+  auto& st = self->state;
+  auto body = std::move(ev.body);
+  auto* up = find_upload(st, ev.id);
+  if (up == nullptr)
+    return; // failed before: the session no longer takes its bytes
+  if (up->early) {
+    st.session->piece_consumed(ev.id, body.size());
+    return;
+  }
+  up->unacked += body.size();
+  self->send(up->worker, body_piece_atom_v, st.channel->id(), ev.id,
+             body.bytes());
+}
+
+/// A streamed body arrived whole and checked: its handler answers now, or
+/// its early answer goes out.
+void end_upload(connection_self self, const session_event& ev) {
+  auto& st = self->state;
+  auto* up = find_upload(st, ev.id);
+  if (up == nullptr)
+    return;
+  auto done = std::move(*up);
+  drop_upload(st, ev.id);
+  if (done.early)
+    complete(self, ev.id, *done.early);
+  else
+    self->send(done.worker, body_end_atom_v, st.channel->id(), ev.id);
+}
+
+/// A streamed body will not end (cancelled, deadline, checksum): its
+/// handler drops what it has.
+void abort_upload(connection_self self, std::uint32_t id) {
+  auto& st = self->state;
+  auto* up = find_upload(st, id);
+  if (up == nullptr)
+    return;
+  if (!up->early)
+    self->send(up->worker, body_abort_atom_v, st.channel->id(), id);
+  drop_upload(st, id);
+}
+
 /// Sends a push to our client, unless it already has too much unsent: then
 /// it is a slow consumer and the connection ends, so that it holds neither
 /// memory nor anyone else up.
@@ -605,9 +793,20 @@ void step(connection_self self) {
         case session_event::kind::message:
           dispatch(self, ev);
           break;
+        case session_event::kind::begun:
+          begin_upload(self, ev);
+          break;
+        case session_event::kind::piece:
+          forward_piece(self, ev);
+          break;
+        case session_event::kind::ended:
+          end_upload(self, ev);
+          break;
         case session_event::kind::cancelled:
-          if (!ev.ours)
+          if (!ev.ours) {
+            abort_upload(self, ev.id);
             forget(self, ev.id);
+          }
           if (!ev.ours && ev.code != errc::deadline_exceeded)
             st.ctx.log.debug("binary.request_cancelled",
                              {{"peer", st.channel->remote_address()},
@@ -615,6 +814,7 @@ void step(connection_self self) {
                               {"code", to_string(ev.code)}});
           break;
         case session_event::kind::closed:
+          st.abort_uploads();
           on_closed_session(self, ev);
           break;
         case session_event::kind::progress:
@@ -703,7 +903,8 @@ caf::behavior connection(connection_self self,
       auto& s = self->state;
       s.trimmed = false;
       s.active_at = absl::Now();
-      s.session->on_bytes(batch, s.active_at);
+      route_streams streams{s.dispatcher};
+      s.session->on_bytes(batch, s.active_at, &streams);
       step(self);
       if (s.live.size() < s.ctx.options->max_inflight_requests)
         s.channel->consumed(batch.size());
@@ -711,6 +912,18 @@ caf::behavior connection(connection_self self,
         s.deferred_consumed += batch.size();
     },
     [self](io_sent_atom, std::uint64_t) { step(self); },
+    [self](body_ack_atom, std::uint32_t id, std::uint64_t n) {
+      auto& s = self->state;
+      auto* up = find_upload(s, id);
+      // Pieces of an upload answered early were given back already.
+      if (up == nullptr || up->early)
+        return;
+      n = std::min(n, up->unacked);
+      up->unacked -= n;
+      s.session->piece_consumed(id, n);
+      if (s.session->wants_write())
+        schedule_flush(self);
+    },
     [self](routes_atom, const route_table_ref& ref) {
       self->state.dispatcher.update(ref.ptr);
     },
@@ -730,6 +943,7 @@ caf::behavior connection(connection_self self,
                          {"reason", caf::to_string(reason)}});
       emit_lifecycle(self, lifecycle::connection_closed, close_reason(reason));
       // Fail what is left: nothing more can be written or read.
+      s.abort_uploads();
       s.session->fail(errc::io_error, "the connection closed");
       s.session->take_events();
       publish_gauges(self);

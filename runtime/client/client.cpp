@@ -325,6 +325,10 @@ void step(client_self self) {
               finish(self, i->second, make_status(ev.code, ev.text));
           }
           break;
+        case session_event::kind::begun:
+        case session_event::kind::piece:
+        case session_event::kind::ended:
+          break; // the client streams no bodies (on_bytes has no filter)
         case session_event::kind::pong:
           for (auto& p : st.ping_promises)
             p.deliver(absl::ToChronoNanoseconds(ev.rtt));

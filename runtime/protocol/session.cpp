@@ -61,6 +61,8 @@ struct session::inbound {
   std::uint64_t last_progress = 0;
   checksum sum;
   bool in_memory = true;
+  /// Handed to the owner piece by piece (session_event::kind::begun).
+  bool streamed = false;
   std::vector<std::uint8_t> memory;
   int fd = -1;
   std::string path;
@@ -200,7 +202,8 @@ session::~session() = default;
 
 // -- input --------------------------------------------------------------------
 
-void session::on_bytes(shared_bytes bytes, absl::Time now) {
+void session::on_bytes(shared_bytes bytes, absl::Time now,
+                       const body_stream_filter* streams) {
   if (state_ == state::closed)
     return;
   last_received_ = now;
@@ -226,7 +229,7 @@ void session::on_bytes(shared_bytes bytes, absl::Time now) {
         break;
       }
       case frame_decoder::result::frame:
-        handle_frame(decoder_.take_frame(), now);
+        handle_frame(decoder_.take_frame(), now, streams);
         break;
     }
   }
@@ -234,7 +237,8 @@ void session::on_bytes(shared_bytes bytes, absl::Time now) {
   maybe_finish_drain();
 }
 
-void session::handle_frame(frame f, absl::Time now) {
+void session::handle_frame(frame f, absl::Time now,
+                           const body_stream_filter* streams) {
   if (!peer_ready_ && !f.is(frame_type::settings)) {
     fail(errc::malformed_frame, "the first frame must be SETTINGS");
     return;
@@ -256,7 +260,7 @@ void session::handle_frame(frame f, absl::Time now) {
       on_message(f, now);
       break;
     case frame_type::begin:
-      on_begin(f, now);
+      on_begin(f, now, streams);
       break;
     case frame_type::chunk:
       on_chunk(f, now);
@@ -332,7 +336,12 @@ void session::consumed_connection(std::size_t n) {
 void session::reject(std::uint32_t id, errc code, const std::string& text) {
   control_.cancel(id, code, text);
   ++stats_.rejected_in;
+  auto i = inbound_.find(id);
+  // The owner of a streamed message holds its pieces: tell it to drop them.
+  bool streamed = i != inbound_.end() && i->second->streamed;
   drop_inbound(id);
+  if (streamed)
+    push_cancelled(id, code, text, false);
 }
 
 void session::on_message(frame& f, absl::Time now) {
@@ -402,7 +411,8 @@ void session::on_message(frame& f, absl::Time now) {
   deliver_last(f.id, deadline);
 }
 
-void session::on_begin(const frame& f, absl::Time now) {
+void session::on_begin(const frame& f, absl::Time now,
+                       const body_stream_filter* streams) {
   if (!accept_new_id(f.id))
     return;
   if (sent_goaway_ && f.id > sent_goaway_last_)
@@ -441,6 +451,22 @@ void session::on_begin(const frame& f, absl::Time now) {
     in->deadline = now + absl::Milliseconds(in->header.deadline_ms());
   in->window = opt_->local.initial_message_window;
   in->sum.update(f.payload.span());
+  if (streams != nullptr && in->header.kind() == weft::wire::KIND_REQUEST
+      && streams->streams(in->header)) {
+    // The owner takes the header now and the body as it comes: nothing is
+    // assembled, and the message window bounds what it holds.
+    in->streamed = true;
+    in->in_memory = false;
+    auto& ev = new_event(session_event::kind::begun);
+    ev.id = f.id;
+    ev.total = in->total;
+    ev.header.Swap(&in->header);
+    // What the rest of the transfer needs of the header.
+    in->header.set_kind(ev.header.kind());
+    in->header.set_deadline_ms(ev.header.deadline_ms());
+    inbound_.emplace(f.id, std::move(in));
+    return;
+  }
   if (in->total > opt_->spill_threshold
       || inbound_memory_ + in->total > opt_->memory_budget) {
     if (auto st = in->open_spill(opt_->spill_dir); !st.ok()) {
@@ -497,7 +523,15 @@ void session::on_chunk(const frame& f, absl::Time now) {
     return;
   }
   auto body = f.payload.span().subspan(0, body_len);
-  if (auto st = in.append(f.payload, body_len); !st.ok()) {
+  if (in.streamed) {
+    if (body_len > 0) {
+      auto& ev = new_event(session_event::kind::piece);
+      ev.id = f.id;
+      ev.body = payload{f.payload.slice(0, body_len)};
+      ev.done = in.received + body_len;
+      ev.total = in.total;
+    }
+  } else if (auto st = in.append(f.payload, body_len); !st.ok()) {
     reject(f.id, errc::io_error, std::string{st.message()});
     return;
   }
@@ -518,6 +552,10 @@ void session::on_chunk(const frame& f, absl::Time now) {
     push_event(std::move(ev));
   }
   if (!end) {
+    // A streamed message's credit comes back as the owner uses its pieces
+    // (piece_consumed).
+    if (in.streamed)
+      return;
     in.unacked += len;
     if (in.unacked >= opt_->local.initial_message_window / 2)
       grant_credit(f.id, in, now);
@@ -536,6 +574,14 @@ void session::on_chunk(const frame& f, absl::Time now) {
   // The deadline counts from the BEGIN frame (docs/protocol.md §4.2).
   auto deadline = in.header.deadline_ms() > 0 ? in.deadline
                                               : now + opt_->request_timeout;
+  if (in.streamed) {
+    auto& ev = new_event(session_event::kind::ended);
+    ev.header.set_kind(in.header.kind());
+    ev.total = in.total;
+    drop_inbound(f.id);
+    deliver_last(f.id, deadline);
+    return;
+  }
   if (in.writer && in.writer->queued() > 0) {
     // Delivered once its spill file is all written (poll_spills), rather
     // than waiting for the writer on the connection's thread.
@@ -546,6 +592,19 @@ void session::on_chunk(const frame& f, absl::Time now) {
     return;
   }
   deliver_inbound(f.id, in, deadline);
+}
+
+void session::piece_consumed(std::uint32_t id, std::uint64_t n) {
+  auto i = inbound_.find(id);
+  if (i == inbound_.end() || !i->second->streamed || state_ == state::closed)
+    return;
+  auto& in = *i->second;
+  in.unacked += n;
+  if (in.unacked < opt_->local.initial_message_window / 2)
+    return;
+  control_.window(id, static_cast<std::uint32_t>(in.unacked));
+  in.window += static_cast<std::int64_t>(in.unacked);
+  in.unacked = 0;
 }
 
 void session::grant_credit(std::uint32_t id, inbound& in, absl::Time now) {

@@ -67,6 +67,19 @@ struct session_event {
     /// the message was one we sent (rejected by the peer, or our request
     /// failed) or one we received (the peer abandoned it: drop its work).
     cancelled,
+    /// A request whose body the owner takes as it arrives (the filter
+    /// given to on_bytes said so): `id`, `header`, `total`. `piece` events
+    /// follow, then `ended`, or `cancelled` (not ours) if it fails.
+    begun,
+    /// The next bytes of streamed request `id`, in order: `body` (in
+    /// memory), `done` of `total` bytes so far. Not checked yet: only
+    /// `ended` says that the whole body arrived with its checksum. Report
+    /// each piece with piece_consumed() once used: the sender's credit for
+    /// the message waits for it.
+    piece,
+    /// Streamed request `id` arrived whole and checked (`total` bytes):
+    /// answer it like a `message` request.
+    ended,
     /// A PING we sent came back after `rtt`.
     pong,
     /// The peer sent GOAWAY: `id` is its last processed id, `code`, `text`.
@@ -101,6 +114,17 @@ struct session_stats {
   std::size_t outstanding_requests = 0;
 };
 
+/// Picks the inbound requests whose body the owner takes piece by piece
+/// (session_event::kind::begun) instead of whole (session::on_bytes).
+class body_stream_filter {
+public:
+  /// True: request `header` (begun with a BEGIN frame) is streamed.
+  virtual bool streams(const weft::wire::MessageHeader& header) const = 0;
+
+protected:
+  ~body_stream_filter() = default;
+};
+
 /// One end of a binary-protocol connection, sans-I/O: received bytes and
 /// the clock go in; bytes to write and events come out. It owns all
 /// protocol state: reassembly, limits, checksums, flow control, priorities,
@@ -121,7 +145,11 @@ public:
   // -- input ----------------------------------------------------------------
 
   /// Processes received bytes (any split). Events appear in take_events().
-  void on_bytes(shared_bytes bytes, absl::Time now);
+  /// Requests begun in these bytes that `streams` picks are handed over
+  /// as they arrive (begun, piece, ended) rather than assembled; requests
+  /// sent as one MESSAGE frame are always whole.
+  void on_bytes(shared_bytes bytes, absl::Time now,
+                const body_stream_filter* streams = nullptr);
 
   /// Runs timers: heartbeats, idle timeout, deadlines. Call at or after
   /// next_timeout(), or whenever convenient.
@@ -154,6 +182,11 @@ public:
                                            const std::string& content_type,
                                            const std::string& schema,
                                            payload body, absl::Time now);
+
+  /// The owner used `n` bytes of streamed request `id`'s pieces: the
+  /// sender may send as many more (a WINDOW frame once half the message's
+  /// window is owed). Ignored for a message no longer arriving.
+  void piece_consumed(std::uint32_t id, std::uint64_t n);
 
   /// Ends message `id` (ours or the peer's) early with `code`.
   void cancel(std::uint32_t id, errc code, absl::string_view reason);
@@ -225,11 +258,13 @@ private:
   struct request_entry;
   enum class state { open, draining, closed };
 
-  void handle_frame(frame f, absl::Time now);
+  void handle_frame(frame f, absl::Time now,
+                    const body_stream_filter* streams);
   void on_settings(const frame& f);
   /// Takes the body out of `f`'s payload.
   void on_message(frame& f, absl::Time now);
-  void on_begin(const frame& f, absl::Time now);
+  void on_begin(const frame& f, absl::Time now,
+                const body_stream_filter* streams);
   void on_chunk(const frame& f, absl::Time now);
   void on_cancel(const frame& f, absl::Time now);
   void on_window(const frame& f);

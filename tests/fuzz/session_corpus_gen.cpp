@@ -232,6 +232,30 @@ int main(int argc, char** argv) {
         begin(1, 10)
           + wt::raw_frame(wp::frame_type::chunk, wp::flag_end, 1,
                           std::string(5, 'x') + wt::be64(0)));
+  // -- streamed request bodies (flag_stream) -----------------------------------
+  const std::uint8_t streamed = wp::fuzz::flag_stream;
+  write("stream-chunked", full | streamed,
+        peer_stream(true, [&](wp::session& s, absl::Time now, auto& pump) {
+          (void) s.send(wt::request("upload"), body(100'000, 3), now);
+          pump();
+        }));
+  auto begin_request = [](std::uint32_t id, std::uint64_t total) {
+    return wt::raw_frame(wp::frame_type::begin, 0, id,
+                         wt::encoded_header(wt::request("upload"), id, total));
+  };
+  write("stream-checksum", prefixed | streamed,
+        begin_request(1, 10)
+          + wt::raw_frame(wp::frame_type::chunk, 0, 1, "01234")
+          + wt::raw_frame(wp::frame_type::chunk, wp::flag_end, 1,
+                          "56789" + wt::be64(7))
+          + message(3));
+  write("stream-cancel", prefixed | streamed,
+        begin_request(1, 100)
+          + wt::raw_frame(wp::frame_type::chunk, 0, 1, std::string(40, 'y'))
+          + wt::raw_frame(wp::frame_type::cancel, 0, 1,
+                          wt::be32(7) + "gone")
+          + message(3));
+
   auto bad_sum = message(1, "checksum");
   bad_sum[bad_sum.size() - 9] ^= 1;
   write("rej-checksum", prefixed, bad_sum + message(3));

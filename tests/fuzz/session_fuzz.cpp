@@ -6,10 +6,13 @@
 // Also compiled into weft_fuzz_replay_session (any compiler), which runs it
 // over tests/fuzz/corpus/session.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
+
 #include <unistd.h>
 
 #include <google/protobuf/stubs/logging.h>
@@ -70,8 +73,35 @@ void check_invariants(const session& s, const session_options& opt) {
   }
 }
 
+/// Streams the bodies of every chunked request, or of none: the inputs
+/// whose flags have the top bit set fuzz the streamed way of receiving.
+class all_or_none final : public weft::protocol::body_stream_filter {
+public:
+  explicit all_or_none(bool on) : on_(on) {
+  }
+
+  bool streams(const weft::wire::MessageHeader&) const override {
+    return on_;
+  }
+
+private:
+  bool on_;
+};
+
+/// A streamed request between its `begun` and its end, as its owner sees it.
+struct open_stream {
+  std::uint32_t id = 0;
+  std::uint64_t total = 0;
+  std::uint64_t received = 0;
+};
+
 /// Answers requests (exercising the outbound side) and checks events.
-void handle_events(session& s, absl::Time now, lcg& rng, bool& saw_closed) {
+void handle_events(session& s, absl::Time now, lcg& rng, bool& saw_closed,
+                   std::vector<open_stream>& streams) {
+  auto find = [&](std::uint32_t id) {
+    return std::find_if(streams.begin(), streams.end(),
+                        [id](const open_stream& o) { return o.id == id; });
+  };
   for (auto& ev : s.take_events()) {
     WEFT_FUZZ_CHECK(!saw_closed); // nothing after closed
     switch (ev.what) {
@@ -91,6 +121,35 @@ void handle_events(session& s, absl::Time now, lcg& rng, bool& saw_closed) {
         break;
       case session_event::kind::progress:
         WEFT_FUZZ_CHECK(ev.done <= ev.total);
+        break;
+      case session_event::kind::begun:
+        WEFT_FUZZ_CHECK(find(ev.id) == streams.end());
+        streams.push_back({ev.id, ev.total, 0});
+        break;
+      case session_event::kind::piece: {
+        auto open = find(ev.id);
+        WEFT_FUZZ_CHECK(open != streams.end());
+        open->received += ev.body.size();
+        WEFT_FUZZ_CHECK(ev.body.size() > 0);
+        WEFT_FUZZ_CHECK(open->received == ev.done);
+        WEFT_FUZZ_CHECK(open->received <= open->total);
+        // Most pieces are used at once; some never are.
+        if (rng.next() % 8 != 0)
+          s.piece_consumed(ev.id, ev.body.size());
+        break;
+      }
+      case session_event::kind::ended: {
+        auto open = find(ev.id);
+        WEFT_FUZZ_CHECK(open != streams.end());
+        WEFT_FUZZ_CHECK(open->received == open->total);
+        streams.erase(open);
+        (void) s.send_reply(ev.id, "text/plain", "", weft::payload{}, now);
+        break;
+      }
+      case session_event::kind::cancelled:
+        if (!ev.ours)
+          if (auto open = find(ev.id); open != streams.end())
+            streams.erase(open);
         break;
       default:
         break;
@@ -125,6 +184,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   stream.append(reinterpret_cast<const char*>(data + 1), size - 1);
 
   bool saw_closed = false;
+  std::vector<open_stream> streams;
+  const all_or_none filter{(flags & wp::fuzz::flag_stream) != 0};
   std::size_t pos = 0;
   while (pos < stream.size()) {
     // Pieces of 1 byte to the whole rest, mostly small.
@@ -133,9 +194,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     piece = std::min(piece, stream.size() - pos);
     s.on_bytes(weft::shared_bytes::copy_of(
                  absl::string_view{stream}.substr(pos, piece)),
-               now);
+               now, &filter);
     pos += piece;
-    handle_events(s, now, rng, saw_closed);
+    handle_events(s, now, rng, saw_closed, streams);
     check_invariants(s, opt);
     // Sometimes the peer does not read for a while.
     if (rng.next() % 4 != 0)
@@ -143,17 +204,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     if (rng.next() % 8 == 0) {
       now += absl::Milliseconds(rng.next() % 700);
       s.on_tick(now);
-      handle_events(s, now, rng, saw_closed);
+      handle_events(s, now, rng, saw_closed, streams);
       check_invariants(s, opt);
     }
   }
   // Drain what the session wants to write, then let it time out.
   for (int i = 0; i < 64 && s.wants_write(); ++i)
     s.take_output(1 << 20);
-  handle_events(s, now, rng, saw_closed);
+  handle_events(s, now, rng, saw_closed, streams);
   now += absl::Seconds(10);
   s.on_tick(now);
-  handle_events(s, now, rng, saw_closed);
+  handle_events(s, now, rng, saw_closed, streams);
   s.take_output(1 << 20);
   check_invariants(s, opt);
   WEFT_FUZZ_CHECK(s.closed());

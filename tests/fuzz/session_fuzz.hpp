@@ -7,6 +7,7 @@
 //    bit 0  prepend a valid peer preface + SETTINGS to the rest
 //    bit 1  the session under test is a client (else a server)
 //    bits 2-7  seed of the byte-stream cuts and the virtual clock
+//    bit 7  also: chunked requests' bodies are streamed (body_stream_filter)
 //  bytes 1..: the byte stream the peer sends
 
 #include <cstdint>
@@ -18,6 +19,7 @@ namespace weft::protocol::fuzz {
 
 inline constexpr std::uint8_t flag_prefix = 0x01;
 inline constexpr std::uint8_t flag_client = 0x02;
+inline constexpr std::uint8_t flag_stream = 0x80;
 
 /// Small limits, so that a short input reaches every limit.
 inline session_options options(const std::string& spill_dir) {

@@ -2,6 +2,7 @@
 // node serving the demo routes, and raw sockets that misbehave.
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include "runtime/protocol/checksum.hpp"
 #include "runtime/protocol/frame_decoder.hpp"
 #include "runtime/protocol/frame_writer.hpp"
+#include "runtime/protocol/spill_files.hpp"
 #include "runtime/protocol/wire_format.hpp"
 #include "runtime/type_ids.hpp"
 
@@ -88,6 +90,70 @@ caf::behavior sloppy_route(caf::event_based_actor*) {
   };
 }
 
+/// A streaming route that answers as soon as a body begins and
+/// acknowledges no piece: its answer must still wait for the body's end,
+/// and the sender must not stall for the credit it never gives back.
+caf::behavior early_route(caf::event_based_actor*) {
+  auto size_reply = [](std::uint64_t total) {
+    response rsp;
+    rsp.body = payload{shared_bytes::copy_of(std::to_string(total))};
+    return rsp;
+  };
+  return {
+    [size_reply](body_begin_atom, const request&, std::uint64_t total) {
+      return size_reply(total);
+    },
+    [](body_piece_atom, std::uint64_t, std::uint32_t, const shared_bytes&) {},
+    [](body_end_atom, std::uint64_t, std::uint32_t) {},
+    [](body_abort_atom, std::uint64_t, std::uint32_t) {},
+    [size_reply](request_atom, const request& req) {
+      return size_reply(req.body.size());
+    },
+  };
+}
+
+/// What the consumers of the `probe` stream route went through.
+struct probe_counts {
+  std::atomic<int> made{0};
+  std::atomic<int> finished{0};
+  std::atomic<int> destroyed{0};
+  std::atomic<std::uint64_t> bytes{0};
+};
+
+/// Counts its life in `counts`; fails with permission_denied past the
+/// number of bytes in the request's metadata "fail_after", if any.
+class probe_consumer final : public body_consumer {
+public:
+  probe_consumer(std::shared_ptr<probe_counts> counts, std::uint64_t fail_after)
+    : counts_(std::move(counts)), fail_after_(fail_after) {
+    ++counts_->made;
+  }
+
+  ~probe_consumer() override {
+    ++counts_->destroyed;
+  }
+
+  absl::Status write(absl::Span<const std::uint8_t> bytes) override {
+    seen_ += bytes.size();
+    counts_->bytes += bytes.size();
+    if (seen_ > fail_after_)
+      return make_status(errc::permission_denied, "quota exceeded");
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<response> finish() override {
+    ++counts_->finished;
+    response rsp;
+    rsp.body = payload{shared_bytes::copy_of(std::to_string(seen_))};
+    return rsp;
+  }
+
+private:
+  std::shared_ptr<probe_counts> counts_;
+  std::uint64_t fail_after_;
+  std::uint64_t seen_ = 0;
+};
+
 shared_bytes random_bytes(std::mt19937_64& rng, std::size_t n) {
   std::vector<std::uint8_t> data(n);
   for (std::size_t i = 0; i < n; i += 8) {
@@ -112,7 +178,25 @@ protected:
     batches.accepts_batches = true;
     blueprint app;
     app.route_actors("echo", spawn_echo_route, batches);
+    // sink takes bodies whole (assembled, spilled past 8 MiB); sink.stream
+    // and probe as they arrive.
     app.route_actors("sink", spawn_sink_route, batches);
+    app.stream_route("sink.stream", sink_consumers(), batches);
+    app.stream_route(
+      "probe",
+      [counts = probe_](const request& head, std::uint64_t)
+        -> absl::StatusOr<std::unique_ptr<body_consumer>> {
+        std::uint64_t fail_after = UINT64_MAX;
+        if (auto f = head.metadata.find("fail_after");
+            f != head.metadata.end())
+          fail_after = std::stoull(f->second);
+        return std::make_unique<probe_consumer>(counts, fail_after);
+      });
+    route_options streams;
+    streams.stream_body = true;
+    app.route_actors(
+      "early", [](caf::actor_system& sys) { return sys.spawn(early_route); },
+      streams);
     app.route_actors("silent", [](caf::actor_system& sys) {
       return sys.spawn(silent_route);
     });
@@ -170,6 +254,40 @@ protected:
     EXPECT_EQ(r->body.bytes().view(), "still alive");
   }
 
+  /// A client of its own (actor system, reactor) sends `size` random bytes
+  /// to `route` and vanishes with its connection once `started` holds.
+  template <class Pred>
+  void vanish_mid_upload(const std::string& route, std::size_t size,
+                         Pred started) {
+    client_options opts;
+    opts.port = gateway_.port;
+    opts.reconnect = false;
+    auto c = client::connect(opts);
+    ASSERT_TRUE(c.ok()) << c.status();
+    std::mt19937_64 rng{9};
+    call_options copts;
+    copts.priority = weft::wire::PRIORITY_BULK;
+    auto pending = (*c)->call(route, payload{random_bytes(rng, size)}, copts);
+    ASSERT_TRUE(eventually(started));
+  }
+
+  /// Spill files of this process in the gateway's spill directory.
+  static std::size_t spill_files() {
+    auto prefix = protocol::spill_file_prefix(::testing::TempDir());
+    auto slash = prefix.rfind('/');
+    auto dir = prefix.substr(0, slash);
+    auto name = prefix.substr(slash + 1);
+    std::size_t n = 0;
+    if (DIR* d = ::opendir(dir.c_str())) {
+      while (auto* e = ::readdir(d))
+        if (std::string{e->d_name}.rfind(name, 0) == 0)
+          ++n;
+      ::closedir(d);
+    }
+    return n;
+  }
+
+  std::shared_ptr<probe_counts> probe_ = std::make_shared<probe_counts>();
   std::unique_ptr<node> node_;
   binary::binary_gateway gateway_;
   std::vector<std::unique_ptr<client>> clients_;
@@ -202,6 +320,137 @@ TEST_F(BinaryGatewayTest, SinkReportsSizeAndChecksum) {
                   protocol::checksum::of({}, body.span())));
   EXPECT_EQ(r->body.bytes().view(), expected);
   EXPECT_EQ(r->content_type, "application/json");
+}
+
+std::string sink_json(const shared_bytes& body) {
+  char expected[96];
+  std::snprintf(expected, sizeof(expected),
+                R"({"size":%zu,"crc64":"%016llx"})", body.size(),
+                static_cast<unsigned long long>(
+                  protocol::checksum::of({}, body.span())));
+  return expected;
+}
+
+TEST_F(BinaryGatewayTest, StreamRouteTakesALargeBodyWithoutHoldingIt) {
+  auto& c = connect();
+  std::mt19937_64 rng{17};
+  auto body = random_bytes(rng, 48 * 1024 * 1024 + 7);
+  auto pending = c.call("sink.stream", payload{body});
+  // While it arrives, nothing is assembled in memory or in a spill file.
+  std::size_t looks = 0;
+  while (pending.result.wait_for(1ms) != std::future_status::ready
+         && looks < 20'000) {
+    ++looks;
+    EXPECT_EQ(gateway_.stats->inbound_memory.load(), 0);
+    EXPECT_EQ(spill_files(), 0u);
+  }
+  auto r = pending.result.get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body.bytes().view(), sink_json(body));
+  // The same body to the whole-body route spills, and answers the same.
+  auto whole = c.call_sync("sink", payload{body});
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->body.bytes().view(), sink_json(body));
+}
+
+TEST_F(BinaryGatewayTest, StreamRouteTakesOneFrameBodiesWhole) {
+  auto& c = connect();
+  std::mt19937_64 rng{19};
+  for (std::size_t size : {0u, 10u, 50'000u, 70'000u}) {
+    auto body = random_bytes(rng, size);
+    auto r = c.call_sync("sink.stream", payload{body});
+    ASSERT_TRUE(r.ok()) << size << ": " << r.status();
+    EXPECT_EQ(r->body.bytes().view(), sink_json(body)) << size;
+  }
+}
+
+TEST_F(BinaryGatewayTest, ManyConcurrentStreamsEachArriveIntact) {
+  auto& c = connect();
+  std::mt19937_64 rng{23};
+  std::vector<shared_bytes> bodies;
+  std::vector<pending_call> calls;
+  for (int i = 0; i < 24; ++i) {
+    bodies.push_back(random_bytes(rng, (rng() % (6u << 20)) + 70'000));
+    call_options opts;
+    opts.priority = static_cast<weft::wire::Priority>(rng() % 4);
+    calls.push_back(c.call("sink.stream", payload{bodies.back()}, opts));
+  }
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    ASSERT_EQ(calls[i].result.wait_for(60s), std::future_status::ready) << i;
+    auto r = calls[i].result.get();
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+    EXPECT_EQ(r->body.bytes().view(), sink_json(bodies[i])) << i;
+  }
+}
+
+TEST_F(BinaryGatewayTest, ConsumerErrorEndsTheUploadAtOnce) {
+  auto& c = connect();
+  std::mt19937_64 rng{29};
+  auto body = random_bytes(rng, 128 * 1024 * 1024);
+  call_options opts;
+  opts.metadata["fail_after"] = "1048576";
+  auto r = c.call_sync("probe", payload{body}, opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(code_of(r.status()), errc::permission_denied) << r.status();
+  EXPECT_EQ(r.status().message(), "quota exceeded");
+  // It failed after about a window past the limit, not after 128 MiB.
+  EXPECT_LT(probe_->bytes.load(), 16u * 1024 * 1024);
+  EXPECT_EQ(probe_->finished.load(), 0);
+  EXPECT_TRUE(eventually([&] {
+    return probe_->destroyed.load() == 1
+           && gateway_.stats->open_inbound.load() == 0
+           && gateway_.stats->inflight.load() == 0;
+  }));
+  // The connection goes on.
+  auto ok = c.call_sync("probe", payload{random_bytes(rng, 300'000)});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->body.bytes().view(), "300000");
+}
+
+TEST_F(BinaryGatewayTest, CancelMidStreamDropsTheConsumer) {
+  auto& c = connect();
+  std::mt19937_64 rng{31};
+  call_options opts;
+  opts.priority = weft::wire::PRIORITY_BULK;
+  auto pending = c.call("probe", payload{random_bytes(rng, 256 << 20)}, opts);
+  ASSERT_TRUE(eventually([&] { return probe_->bytes.load() > 0; }));
+  c.cancel(pending.token);
+  ASSERT_EQ(pending.result.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(code_of(pending.result.get().status()), errc::cancelled);
+  EXPECT_TRUE(eventually([&] {
+    return probe_->destroyed.load() == 1
+           && gateway_.stats->open_inbound.load() == 0
+           && gateway_.stats->inflight.load() == 0;
+  }));
+  EXPECT_EQ(probe_->finished.load(), 0);
+  expect_echo_works();
+}
+
+TEST_F(BinaryGatewayTest, ClientDyingMidStreamDropsTheConsumer) {
+  vanish_mid_upload("probe", 256 << 20,
+                    [&] { return probe_->bytes.load() > 0; });
+  EXPECT_TRUE(eventually([&] {
+    return probe_->destroyed.load() == 1
+           && gateway_.stats->active.load() == 0
+           && gateway_.stats->inflight.load() == 0;
+  }));
+  EXPECT_EQ(probe_->finished.load(), 0);
+  expect_echo_works();
+}
+
+TEST_F(BinaryGatewayTest, AnswerBeforeTheBodyEndsWaitsForItsEnd) {
+  auto& c = connect();
+  std::mt19937_64 rng{41};
+  // The handler acknowledges nothing: the body still arrives in full.
+  auto r = c.call_sync("early", payload{random_bytes(rng, 64 << 20)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body.bytes().view(), std::to_string(64 << 20));
+  EXPECT_TRUE(eventually([&] {
+    return gateway_.stats->open_inbound.load() == 0
+           && gateway_.stats->inflight.load() == 0;
+  }));
+  auto again = c.call_sync("echo", payload{shared_bytes::copy_of("next")});
+  ASSERT_TRUE(again.ok()) << again.status();
 }
 
 TEST_F(BinaryGatewayTest, UnknownRouteIsNotFound) {
@@ -305,20 +554,9 @@ TEST_F(BinaryGatewayTest, CancelMidTransferFreesTheServersMemory) {
 }
 
 TEST_F(BinaryGatewayTest, ClientThatDiesMidMessageLeavesNothingBehind) {
-  {
-    client_options opts;
-    opts.port = gateway_.port;
-    opts.reconnect = false;
-    auto c = client::connect(opts); // its own actor system and reactor
-    ASSERT_TRUE(c.ok()) << c.status();
-    std::mt19937_64 rng{9};
-    call_options copts;
-    copts.priority = weft::wire::PRIORITY_BULK;
-    auto pending = (*c)->call("sink", payload{random_bytes(rng, 64 << 20)},
-                              copts);
-    ASSERT_TRUE(
-      eventually([&] { return gateway_.stats->open_inbound.load() > 0; }));
-  } // the client and its connection vanish mid-message
+  vanish_mid_upload("sink", 64 << 20, [&] {
+    return gateway_.stats->open_inbound.load() > 0;
+  });
   EXPECT_TRUE(eventually([&] {
     return gateway_.stats->open_inbound.load() == 0
            && gateway_.stats->active.load() == 0;

@@ -231,11 +231,11 @@ std::size_t session_pair::deliver(side& from, side& to) {
     n += bytes.size();
     switch (cut) {
       case cut_mode::as_written:
-        to.s.on_bytes(std::move(bytes), now_);
+        to.s.on_bytes(std::move(bytes), now_, to.streams);
         break;
       case cut_mode::byte_by_byte:
         for (std::size_t i = 0; i < bytes.size(); ++i)
-          to.s.on_bytes(bytes.slice(i, 1), now_);
+          to.s.on_bytes(bytes.slice(i, 1), now_, to.streams);
         break;
       case cut_mode::random: {
         std::size_t pos = 0;
@@ -244,7 +244,7 @@ std::size_t session_pair::deliver(side& from, side& to) {
           auto bits = rng() % 21;
           auto piece = std::min<std::size_t>(
             bytes.size() - pos, 1 + (rng() % (std::size_t{1} << bits)));
-          to.s.on_bytes(bytes.slice(pos, piece), now_);
+          to.s.on_bytes(bytes.slice(pos, piece), now_, to.streams);
           pos += piece;
         }
         break;

@@ -124,6 +124,8 @@ public:
     std::deque<shared_bytes> in_flight;
     /// Keeps in_flight from being delivered.
     bool hold = false;
+    /// Given to s.on_bytes: which requests s takes piece by piece.
+    const body_stream_filter* streams = nullptr;
     frame_decoder tap_decoder{16'777'215, true};
   };
 
