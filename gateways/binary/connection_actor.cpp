@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include <absl/container/flat_hash_map.h>
@@ -48,6 +49,19 @@ struct body_upload {
   std::unique_ptr<response> early;
 };
 
+/// What only some connections need: out of line, made at the first use and
+/// freed when empty, so that the others do not carry it.
+struct connection_extras {
+  /// Answered once a drain finished; only a draining connection has one.
+  std::optional<caf::typed_response_promise<ok_atom>> drain_promise;
+  /// Streamed request bodies still arriving, by message id.
+  absl::flat_hash_map<std::uint32_t, body_upload> uploads;
+
+  bool empty() const noexcept {
+    return !drain_promise && uploads.empty();
+  }
+};
+
 /// What a connection keeps of its connection_context (the route table
 /// goes to the dispatcher, which holds the newest one).
 struct connection_links {
@@ -89,16 +103,13 @@ struct connection_state {
   /// When something last arrived (a read or a push): trim() waits until
   /// trim_delay after it.
   absl::Time active_at;
-  /// Answered once a drain finished; only a draining connection has one.
-  std::unique_ptr<caf::typed_response_promise<ok_atom>> drain_promise;
+  /// A drain's promise and streamed bodies (connection_extras).
+  std::unique_ptr<connection_extras> extras;
   /// Requests for routes that accept batches, collected while one read's
   /// events are dispatched and sent as one message per handler actor
   /// afterwards. Each request is built in place at the end of the last
   /// batch (see stage_request).
   std::vector<std::pair<caf::actor, std::vector<request>>> pending;
-  /// Streamed request bodies still arriving, by message id; made at the
-  /// first one.
-  std::unique_ptr<absl::flat_hash_map<std::uint32_t, body_upload>> uploads;
   /// Counts and gauges as last published to the gateway's shared stats,
   /// and counts not published yet. Every connection actor updates the
   /// same atomics, whose cache lines bounce between cores: they are
@@ -142,11 +153,32 @@ struct connection_state {
   /// Tells the handlers of the bodies still arriving that they will not
   /// end, however the connection ends.
   void abort_uploads() {
-    if (!uploads)
+    if (!extras)
       return;
-    for (auto& [id, up] : *uploads)
+    for (auto& [id, up] : extras->uploads)
       caf::anon_send(up.worker, body_abort_atom_v, channel->id(), id);
-    uploads.reset();
+    extras->uploads.clear();
+    drop_extras_if_empty();
+  }
+
+  connection_extras& extras_made() {
+    if (!extras)
+      extras = std::make_unique<connection_extras>();
+    return *extras;
+  }
+
+  void drop_extras_if_empty() {
+    if (extras && extras->empty())
+      extras.reset();
+  }
+
+  /// Answers the drain waiting for this connection, if one is.
+  void finish_drain() {
+    if (!extras || !extras->drain_promise)
+      return;
+    extras->drain_promise->deliver(ok_atom_v);
+    extras->drain_promise.reset();
+    drop_extras_if_empty();
   }
 
   static inline const char* name = "weft.binary.connection";
@@ -552,17 +584,16 @@ void send_pending(connection_self self) {
 
 /// The upload of request `id`, or null if its body is not arriving.
 body_upload* find_upload(connection_state& st, std::uint32_t id) {
-  if (!st.uploads)
+  if (!st.extras)
     return nullptr;
-  auto found = st.uploads->find(id);
-  return found == st.uploads->end() ? nullptr : &found->second;
+  auto found = st.extras->uploads.find(id);
+  return found == st.extras->uploads.end() ? nullptr : &found->second;
 }
 
 /// Forgets the upload of request `id` (its end, or its failure).
 void drop_upload(connection_state& st, std::uint32_t id) {
-  st.uploads->erase(id);
-  if (st.uploads->empty())
-    st.uploads.reset();
+  st.extras->uploads.erase(id);
+  st.drop_extras_if_empty();
 }
 
 /// The handler of a streamed request answered: at once if its body ended,
@@ -621,10 +652,8 @@ void begin_upload(connection_self self, session_event& ev) {
     st.session->cancel(id, code_of(failure), failure.message());
     return;
   }
-  if (!st.uploads)
-    st.uploads
-      = std::make_unique<absl::flat_hash_map<std::uint32_t, body_upload>>();
-  st.uploads->insert_or_assign(id, body_upload{ticket.worker(), 0, nullptr});
+  st.extras_made().uploads.insert_or_assign(
+    id, body_upload{ticket.worker(), 0, nullptr});
   self
     ->request(ticket.worker(), caf::duration{caf::infinite}, body_begin_atom_v,
               std::move(req), total)
@@ -845,10 +874,7 @@ void step(connection_self self) {
       st.channel_closed = true;
       st.channel->close(); // writes the GOAWAY still queued, then closes
     }
-    if (st.drain_promise) {
-      st.drain_promise->deliver(ok_atom_v);
-      st.drain_promise.reset();
-    }
+    st.finish_drain();
     return;
   }
   // Nothing in flight: give back what only requests use, as nginx frees a
@@ -947,10 +973,7 @@ caf::behavior connection(connection_self self,
       s.session->fail(errc::io_error, "the connection closed");
       s.session->take_events();
       publish_gauges(self);
-      if (s.drain_promise) {
-        s.drain_promise->deliver(ok_atom_v);
-        s.drain_promise.reset();
-      }
+      s.finish_drain();
       self->quit();
     },
     [self](flush_atom) {
@@ -971,9 +994,9 @@ caf::behavior connection(connection_self self,
       step(self);
       if (s.session->closed())
         return ok_atom_v;
-      s.drain_promise = std::make_unique<caf::typed_response_promise<ok_atom>>(
-        self->make_response_promise<ok_atom>());
-      return *s.drain_promise;
+      auto& extras = s.extras_made();
+      extras.drain_promise = self->make_response_promise<ok_atom>();
+      return *extras.drain_promise;
     },
   };
 }
