@@ -76,6 +76,9 @@ absl::Status load_client::on_frame(const protocol::frame& f,
       r.reply_to = fields.reply_to;
       r.code = fields.status_code;
       r.body_size = body.size();
+      if (body.size() <= 256)
+        r.small_body.assign(reinterpret_cast<const char*>(body.data()),
+                            body.size());
       r.checksum_ok = protocol::checksum::of(header, body)
                       == protocol::load_u64(p + len - 8);
       replies.push_back(r);

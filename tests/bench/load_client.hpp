@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <absl/status/status.h>
@@ -20,6 +21,8 @@ struct load_reply {
   /// Status.code of the reply, or the CANCEL's error code.
   std::uint32_t code = 0;
   std::uint64_t body_size = 0;
+  /// The body of a MESSAGE reply of at most 256 bytes (e.g. sink's JSON).
+  std::string small_body;
   /// False when the CRC-64 checksum did not match (MESSAGE replies).
   bool checksum_ok = true;
 };

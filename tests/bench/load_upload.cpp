@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -162,6 +163,17 @@ int run_upload(const load_options& opt) {
             if (upload_id != 0 && r.reply_to == upload_id) {
               upload_done = at;
               sink_reported = r.body_size;
+              // sink answers {"size":N,...}: the whole upload must have
+              // arrived, or the rate means nothing.
+              if (auto at_size = r.small_body.find("\"size\":");
+                  at_size != std::string::npos
+                  && std::strtoull(r.small_body.c_str() + at_size + 7,
+                                   nullptr, 10)
+                       != opt.bulk) {
+                ++errors;
+                if (first_error.empty())
+                  first_error = "the route saw another size: " + r.small_body;
+              }
               stop_at = std::min(stop_at, at + 1'000'000'000);
               continue;
             }
