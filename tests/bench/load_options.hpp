@@ -25,6 +25,10 @@ struct load_options {
   std::uint32_t priority = 2;
   /// upload: body bytes of the chunked request (0: none, urgent only).
   std::uint64_t bulk = 0;
+  /// upload: that many uploads of `bulk` bytes, one after the other on the
+  /// same connection; the urgent echoes beside them are pooled (more
+  /// samples for a p99 when an upload takes well under a second).
+  std::size_t uploads = 1;
   /// upload: an URGENT echo request of `size` bytes every this many ms
   /// (0: none).
   double urgent_interval_ms = 0;

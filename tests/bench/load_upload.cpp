@@ -88,6 +88,9 @@ int run_upload(const load_options& opt) {
   std::uint32_t upload_id = 0;
   std::int64_t upload_start = 0;
   std::int64_t upload_done = 0;
+  /// Uploads finished, and the time they took together.
+  std::size_t uploads_done = 0;
+  std::int64_t upload_ns = 0;
   std::uint64_t sink_reported = 0;
   const auto t0 = now_ns();
   const auto hard_end = t0 + static_cast<std::int64_t>(opt.max_s * 1e9);
@@ -161,7 +164,13 @@ int run_upload(const load_options& opt) {
                 first_error = "bad reply, code " + std::to_string(r.code);
             }
             if (upload_id != 0 && r.reply_to == upload_id) {
-              upload_done = at;
+              upload_ns += at - upload_start;
+              if (++uploads_done < opt.uploads) {
+                upload_id = 0; // the next one begins below
+              } else {
+                upload_done = at;
+                stop_at = std::min(stop_at, at + 1'000'000'000);
+              }
               sink_reported = r.body_size;
               // sink answers {"size":N,...}: the whole upload must have
               // arrived, or the rate means nothing.
@@ -174,7 +183,6 @@ int run_upload(const load_options& opt) {
                 if (first_error.empty())
                   first_error = "the route saw another size: " + r.small_body;
               }
-              stop_at = std::min(stop_at, at + 1'000'000'000);
               continue;
             }
             auto it = std::find_if(urgent_sent.begin(), urgent_sent.end(),
@@ -234,9 +242,8 @@ int run_upload(const load_options& opt) {
     }
   }
   std::sort(samples.begin(), samples.end());
-  double bulk_s = upload_done > upload_start && upload_done != 0
-                    ? static_cast<double>(upload_done - upload_start) / 1e9
-                    : 0;
+  double bulk_s = upload_done != 0 ? static_cast<double>(upload_ns) / 1e9 : 0;
+  const auto bulk_total = opt.bulk * opt.uploads;
   bool complete = opt.bulk == 0 || upload_done != 0;
   if (!complete && first_error.empty())
     first_error = "the upload did not finish within --max-seconds";
@@ -247,9 +254,10 @@ int run_upload(const load_options& opt) {
               static_cast<double>(quantile(samples, 0.99)) / 1e3,
               samples.empty() ? 0.0
                               : static_cast<double>(samples.back()) / 1e3,
-              samples.size(), static_cast<unsigned long long>(opt.bulk),
+              samples.size(), static_cast<unsigned long long>(bulk_total),
               bulk_s,
-              bulk_s > 0 ? static_cast<double>(opt.bulk) / bulk_s / 1e6 : 0.0,
+              bulk_s > 0 ? static_cast<double>(bulk_total) / bulk_s / 1e6
+                         : 0.0,
               static_cast<unsigned long long>(errors), complete ? 1 : 0,
               static_cast<unsigned long long>(sink_reported),
               first_error.empty() ? "" : " first_error=",

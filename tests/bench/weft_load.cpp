@@ -30,7 +30,8 @@ void usage() {
     "          node.work --body 50); replies of any size are accepted\n"
     "  upload  one chunked request of --bulk B bytes to --route (sink),\n"
     "          with an URGENT --size B echo every --urgent-interval-ms MS\n"
-    "          to --urgent-route (echo);\n"
+    "          to --urgent-route (echo); --uploads N: N such uploads\n"
+    "          in turn, their echoes pooled, MB/s over all of them;\n"
     "          --bulk 0 --duration S: the echoes alone (idle baseline)\n"
     "  idle    --conns N --server-pid PID --settle S: server VmRSS per\n"
     "          idle connection\n"
@@ -109,6 +110,8 @@ int main(int argc, char** argv) {
       ok = parse_int(v, opt.priority);
     else if (flag == "--bulk")
       ok = parse_int(v, opt.bulk);
+    else if (flag == "--uploads")
+      ok = parse_int(v, opt.uploads) && opt.uploads > 0;
     else if (flag == "--urgent-interval-ms")
       ok = parse_double(v, opt.urgent_interval_ms);
     else if (flag == "--urgent-route")
