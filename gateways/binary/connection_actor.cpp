@@ -645,9 +645,11 @@ void begin_upload(connection_self self, session_event& ev) {
   }
   auto& ticket = slot->second;
   if (auto ready = st.dispatcher.prepare(req, ticket); !ready.ok()) {
-    absl::StatusOr<response> result = std::move(ready);
+    absl::StatusOr<response> result = ready;
     st.dispatcher.finish(ticket, result);
     st.live.erase(slot);
+    // An error handler may make a success of it, but no answer may go
+    // before the body's end: the upload fails with the original error.
     auto failure = result.ok() ? ready : result.status();
     st.session->cancel(id, code_of(failure), failure.message());
     return;

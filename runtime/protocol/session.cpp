@@ -461,9 +461,12 @@ void session::on_begin(const frame& f, absl::Time now,
     ev.id = f.id;
     ev.total = in->total;
     ev.header.Swap(&in->header);
-    // What the rest of the transfer needs of the header.
+    // What the rest of the transfer needs of the header (its deadline, and
+    // what progress events name); the slot's old header came back.
+    reset_header(in->header);
     in->header.set_kind(ev.header.kind());
     in->header.set_deadline_ms(ev.header.deadline_ms());
+    in->header.set_route(ev.header.route());
     inbound_.emplace(f.id, std::move(in));
     return;
   }

@@ -192,6 +192,22 @@ protected:
           fail_after = std::stoull(f->second);
         return std::make_unique<probe_consumer>(counts, fail_after);
       });
+    // guarded.probe: the same consumers behind a middleware that wants a
+    // "token" in the metadata.
+    blueprint guarded{"guarded"};
+    guarded.use({"token", [](request& req) {
+                   return req.metadata.count("token") != 0
+                            ? absl::OkStatus()
+                            : make_status(errc::permission_denied,
+                                          "no token");
+                 }, nullptr});
+    guarded.stream_route(
+      "probe",
+      [counts = probe_](const request&, std::uint64_t)
+        -> absl::StatusOr<std::unique_ptr<body_consumer>> {
+        return std::make_unique<probe_consumer>(counts, UINT64_MAX);
+      });
+    app.mount(std::move(guarded));
     route_options streams;
     streams.stream_body = true;
     app.route_actors(
@@ -405,6 +421,25 @@ TEST_F(BinaryGatewayTest, ConsumerErrorEndsTheUploadAtOnce) {
   auto ok = c.call_sync("probe", payload{random_bytes(rng, 300'000)});
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->body.bytes().view(), "300000");
+}
+
+TEST_F(BinaryGatewayTest, MiddlewareRefusingAStreamEndsTheUploadAtOnce) {
+  auto& c = connect();
+  std::mt19937_64 rng{43};
+  auto body = random_bytes(rng, 128 * 1024 * 1024);
+  auto refused = c.call_sync("guarded.probe", payload{body});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(code_of(refused.status()), errc::permission_denied)
+    << refused.status();
+  EXPECT_EQ(refused.status().message(), "no token");
+  EXPECT_EQ(probe_->made.load(), 0);
+  call_options opts;
+  opts.metadata["token"] = "t";
+  auto admitted = c.call_sync("guarded.probe",
+                              payload{body.slice(0, 5'000'000)}, opts);
+  ASSERT_TRUE(admitted.ok()) << admitted.status();
+  EXPECT_EQ(admitted->body.bytes().view(), "5000000");
+  EXPECT_EQ(probe_->finished.load(), 1);
 }
 
 TEST_F(BinaryGatewayTest, CancelMidStreamDropsTheConsumer) {

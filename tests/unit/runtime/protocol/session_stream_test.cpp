@@ -40,6 +40,7 @@ struct received {
   std::vector<session_event> ended;
   std::vector<session_event> cancelled;
   std::vector<session_event> whole;
+  std::vector<session_event> progress;
 };
 
 /// Sorts `events` of `server` into `r`; reports every piece used at once
@@ -69,6 +70,9 @@ void absorb(session& server, absl::Span<session_event> events, received& r,
         break;
       case kind::message:
         r.whole.push_back(std::move(ev));
+        break;
+      case kind::progress:
+        r.progress.push_back(std::move(ev));
         break;
       default:
         break;
@@ -153,6 +157,33 @@ TEST(SessionStreamTest, ChunkedRequestArrivesAsBegunPiecesAndEnded) {
   auto replies = of_kind(p.client_events(), kind::message);
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].header.reply_to(), id);
+}
+
+TEST(SessionStreamTest, ProgressOfAStreamedRequestNamesItsRoute) {
+  streams_up filter;
+  session_pair p;
+  p.server_side().streams = &filter;
+  p.pump();
+  received r;
+  // Earlier messages leave their headers in the session's event slots.
+  for (int i = 0; i < 8; ++i)
+    ASSERT_TRUE(p.client()
+                  .send(testing::request("elsewhere"),
+                        payload{shared_bytes::copy_of("x")}, p.now())
+                  .ok());
+  run(p, r);
+  ASSERT_EQ(r.whole.size(), 8u);
+  auto id = *p.client().send(testing::request("upload"),
+                             payload{random_bytes(3 * 1024 * 1024, 9)},
+                             p.now());
+  run(p, r);
+  ASSERT_EQ(r.ended.size(), 1u);
+  ASSERT_GE(r.progress.size(), 3u);
+  for (const auto& ev : r.progress) {
+    EXPECT_EQ(ev.id, id);
+    EXPECT_EQ(ev.header.route(), "upload");
+    EXPECT_EQ(ev.header.kind(), weft::wire::KIND_REQUEST);
+  }
 }
 
 TEST(SessionStreamTest, CreditComesBackOnlyAsThePiecesAreUsed) {
