@@ -204,6 +204,9 @@ blueprint demo_app(task_scheduler_actor scheduler, std::string node_name) {
   // sink takes bodies as they arrive (a stream route): a GiB upload is
   // checksummed 64 KiB at a time, never held or spilled to a file.
   app.stream_route("sink", sink_consumers(), batches);
+  // sink.whole: the same answer from the whole body, assembled first (in a
+  // spill file past 8 MiB), for comparison (docs/benchmarks.md).
+  app.route_actors("sink.whole", spawn_sink_route, batches);
   // The protobuf route of the guide (docs/guide.md), for `weft call
   // --json` and `weft schemas` against a fresh weftd.
   app.route<examples::hello::Greet, examples::hello::Greeting>(

@@ -26,7 +26,8 @@ body_consumer_factory sink_consumers();
 caf::actor spawn_sink_route(caf::actor_system& sys);
 
 /// The embedded demo app of weftd: `echo` (and its alias `echo.actor`)
-/// and `sink` (the actors above, taking batches), `echo.edge` (the echo
+/// and `sink` (the actors above, taking batches; `sink` streams bodies,
+/// `sink.whole` takes them assembled), `echo.edge` (the echo
 /// function answered on the connection, route_options::run_on_edge),
 /// `echo.fn` (the echo function on a handler actor), and
 /// `hello.greet` (weft.examples.hello.Greet -> Greeting, docs/guide.md),

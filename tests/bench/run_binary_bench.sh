@@ -206,6 +206,14 @@ done
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 bulk_mb=$(median "${bulk_all[@]}"); raw_mb=$(median "${raw_all[@]}")
 printf '%-26s %10s %10s %7s\n' "median" "$bulk_mb" "$raw_mb" "$(ratio "$bulk_mb" "$raw_mb")"
+# For comparison, not the target: the same upload to sink.whole, which
+# takes the body assembled (in a spill file in --spill-dir past 8 MiB)
+# rather than as it arrives; one round, against the median raw rate.
+whole=$(load upload --route sink.whole --bulk "$bulk_bytes" --port "$weft_port")
+whole_mb=$(field "$whole" mb_per_s)
+printf '%-26s %10s %10s %7s  %s\n' "to sink.whole (spilled)" "${whole_mb:-0}" \
+  "$raw_mb" "$(ratio "${whole_mb:-0}" "$raw_mb")" \
+  "weft $(field "$whole" bulk_s)s complete=$(field "$whole" complete)"
 summary+=("bulk: $(ratio "$bulk_mb" "$raw_mb")x raw TCP, medians of ${BULK_ROUNDS:-3} rounds (target >= 0.7x)")
 
 echo
