@@ -161,6 +161,16 @@ struct connection_state {
     drop_extras_if_empty();
   }
 
+  /// True when an upload still arriving goes to `worker`.
+  bool uploads_to(const caf::actor& worker) const {
+    if (!extras)
+      return false;
+    for (const auto& [id, up] : extras->uploads)
+      if (up.worker == worker)
+        return true;
+    return false;
+  }
+
   connection_extras& extras_made() {
     if (!extras)
       extras = std::make_unique<connection_extras>();
@@ -590,10 +600,53 @@ body_upload* find_upload(connection_state& st, std::uint32_t id) {
   return found == st.extras->uploads.end() ? nullptr : &found->second;
 }
 
-/// Forgets the upload of request `id` (its end, or its failure).
-void drop_upload(connection_state& st, std::uint32_t id) {
-  st.extras->uploads.erase(id);
+/// Forgets the upload of request `id` (its end, or its failure), and stops
+/// watching its handler when no other upload goes to it.
+void drop_upload(connection_self self, std::uint32_t id) {
+  auto& st = self->state;
+  auto found = st.extras->uploads.find(id);
+  auto worker = std::move(found->second.worker);
+  st.extras->uploads.erase(found);
   st.drop_extras_if_empty();
+  if (!st.uploads_to(worker))
+    self->demonitor(worker);
+}
+
+/// Ends every upload of this connection, as the connection ends.
+void abort_uploads(connection_self self) {
+  auto& st = self->state;
+  if (!st.extras)
+    return;
+  std::vector<caf::actor> workers;
+  for (const auto& [id, up] : st.extras->uploads)
+    workers.push_back(up.worker);
+  st.abort_uploads();
+  for (const auto& worker : workers)
+    self->demonitor(worker);
+}
+
+/// The handler of uploads still arriving stopped: they fail at once
+/// (`unavailable`) rather than wait for credit that never comes.
+void handler_down(connection_self self, const caf::down_msg& down) {
+  auto& st = self->state;
+  if (!st.extras)
+    return;
+  std::vector<std::uint32_t> lost;
+  for (const auto& [id, up] : st.extras->uploads)
+    if (up.worker.address() == down.source)
+      lost.push_back(id);
+  for (auto id : lost) {
+    drop_upload(self, id);
+    absl::StatusOr<response> failure
+      = make_status(errc::unavailable, "the route's handler stopped");
+    if (auto found = st.live.find(id); found != st.live.end()) {
+      st.dispatcher.finish(found->second, failure);
+      forget(self, found);
+    }
+    st.session->cancel(id, errc::unavailable, "the route's handler stopped");
+  }
+  if (!lost.empty())
+    step(self);
 }
 
 /// The handler of a streamed request answered: at once if its body ended,
@@ -615,7 +668,7 @@ void answer_upload(connection_self self, std::uint32_t id,
     schedule_flush(self);
     return;
   }
-  drop_upload(st, id);
+  drop_upload(self, id);
   auto failure = result.status();
   if (auto found = st.live.find(id); found != st.live.end()) {
     // Error handlers run as for any request; what they make of the
@@ -654,6 +707,10 @@ void begin_upload(connection_self self, session_event& ev) {
     st.session->cancel(id, code_of(failure), failure.message());
     return;
   }
+  // Watched while its uploads arrive: a handler that dies would otherwise
+  // leave them waiting for credit.
+  if (!st.uploads_to(ticket.worker()))
+    self->monitor(ticket.worker());
   st.extras_made().uploads.insert_or_assign(
     id, body_upload{ticket.worker(), 0, nullptr});
   self
@@ -690,12 +747,13 @@ void end_upload(connection_self self, const session_event& ev) {
   auto* up = find_upload(st, ev.id);
   if (up == nullptr)
     return;
-  auto done = std::move(*up);
-  drop_upload(st, ev.id);
-  if (done.early)
-    complete(self, ev.id, *done.early);
+  auto early = std::move(up->early);
+  auto worker = up->worker;
+  drop_upload(self, ev.id);
+  if (early)
+    complete(self, ev.id, *early);
   else
-    self->send(done.worker, body_end_atom_v, st.channel->id(), ev.id);
+    self->send(worker, body_end_atom_v, st.channel->id(), ev.id);
 }
 
 /// A streamed body will not end (cancelled, deadline, checksum): its
@@ -707,7 +765,7 @@ void abort_upload(connection_self self, std::uint32_t id) {
     return;
   if (!up->early)
     self->send(up->worker, body_abort_atom_v, st.channel->id(), id);
-  drop_upload(st, id);
+  drop_upload(self, id);
 }
 
 /// Sends a push to our client, unless it already has too much unsent: then
@@ -845,7 +903,7 @@ void step(connection_self self) {
                               {"code", to_string(ev.code)}});
           break;
         case session_event::kind::closed:
-          st.abort_uploads();
+          abort_uploads(self);
           on_closed_session(self, ev);
           break;
         case session_event::kind::progress:
@@ -910,6 +968,8 @@ caf::behavior connection(connection_self self,
   st.dispatcher.update(std::move(ctx.routes));
   st.dispatcher.count_in_batches(true); // settled at the end of each step
   st.dispatcher.set_home(st.channel->home_index());
+  self->set_down_handler(
+    [self](caf::down_msg& down) { handler_down(self, down); });
   st.client_id = absl::StrCat("c", st.channel->id());
   if (st.ctx.registry)
     self->send(st.ctx.registry, client_atom_v, st.client_id,
@@ -971,7 +1031,7 @@ caf::behavior connection(connection_self self,
                          {"reason", caf::to_string(reason)}});
       emit_lifecycle(self, lifecycle::connection_closed, close_reason(reason));
       // Fail what is left: nothing more can be written or read.
-      s.abort_uploads();
+      abort_uploads(self);
       s.session->fail(errc::io_error, "the connection closed");
       s.session->take_events();
       publish_gauges(self);

@@ -17,6 +17,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
 #include <gtest/gtest.h>
 
 #include "actors/demo_routes.hpp"
@@ -109,6 +110,22 @@ caf::behavior early_route(caf::event_based_actor*) {
     [size_reply](request_atom, const request& req) {
       return size_reply(req.body.size());
     },
+  };
+}
+
+/// A streaming route whose actor dies at the first piece of a body, its
+/// answer never given.
+caf::behavior dying_route(caf::event_based_actor* self) {
+  return {
+    [self](body_begin_atom, const request&,
+           std::uint64_t) -> caf::result<response> {
+      return self->make_response_promise<response>();
+    },
+    [self](body_piece_atom, std::uint64_t, std::uint32_t, const shared_bytes&) {
+      self->quit(caf::exit_reason::user_shutdown);
+    },
+    [](body_end_atom, std::uint64_t, std::uint32_t) {},
+    [](body_abort_atom, std::uint64_t, std::uint32_t) {},
   };
 }
 
@@ -212,6 +229,9 @@ protected:
     streams.stream_body = true;
     app.route_actors(
       "early", [](caf::actor_system& sys) { return sys.spawn(early_route); },
+      streams);
+    app.route_actors(
+      "dying", [](caf::actor_system& sys) { return sys.spawn(dying_route); },
       streams);
     app.route_actors("silent", [](caf::actor_system& sys) {
       return sys.spawn(silent_route);
@@ -440,6 +460,23 @@ TEST_F(BinaryGatewayTest, MiddlewareRefusingAStreamEndsTheUploadAtOnce) {
   ASSERT_TRUE(admitted.ok()) << admitted.status();
   EXPECT_EQ(admitted->body.bytes().view(), "5000000");
   EXPECT_EQ(probe_->finished.load(), 1);
+}
+
+TEST_F(BinaryGatewayTest, HandlerDyingMidStreamFailsTheUploadAtOnce) {
+  auto& c = connect();
+  std::mt19937_64 rng{47};
+  call_options opts;
+  opts.timeout = absl::Seconds(20);
+  auto started = clock_type::now();
+  auto r = c.call_sync("dying", payload{random_bytes(rng, 64 << 20)}, opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(code_of(r.status()), errc::unavailable) << r.status();
+  EXPECT_LT(clock_type::now() - started, 5s);
+  EXPECT_TRUE(eventually([&] {
+    return gateway_.stats->open_inbound.load() == 0
+           && gateway_.stats->inflight.load() == 0;
+  }));
+  expect_echo_works();
 }
 
 TEST_F(BinaryGatewayTest, CancelMidStreamDropsTheConsumer) {
