@@ -664,7 +664,8 @@ void answer_upload(connection_self self, std::uint32_t id,
   if (result.ok()) {
     up->early = std::make_unique<response>(std::move(*result));
     // What the handler will not acknowledge now is the sender's again.
-    st.session->piece_consumed(id, std::exchange(up->unacked, 0));
+    st.session->piece_consumed(id, std::exchange(up->unacked, 0),
+                               absl::Now());
     schedule_flush(self);
     return;
   }
@@ -732,7 +733,7 @@ void forward_piece(connection_self self, session_event& ev) {
   if (up == nullptr)
     return; // failed before: the session no longer takes its bytes
   if (up->early) {
-    st.session->piece_consumed(ev.id, body.size());
+    st.session->piece_consumed(ev.id, body.size(), st.active_at);
     return;
   }
   up->unacked += body.size();
@@ -1008,7 +1009,7 @@ caf::behavior connection(connection_self self,
         return;
       n = std::min(n, up->unacked);
       up->unacked -= n;
-      s.session->piece_consumed(id, n);
+      s.session->piece_consumed(id, n, absl::Now());
       if (s.session->wants_write())
         schedule_flush(self);
     },

@@ -63,6 +63,10 @@ struct session::inbound {
   bool in_memory = true;
   /// Handed to the owner piece by piece (session_event::kind::begun).
   bool streamed = false;
+  /// Streamed: bytes handed to the owner and not reported used, and when
+  /// the owner must have used some by (InfiniteFuture while it holds none).
+  std::uint64_t held = 0;
+  absl::Time stall_deadline = absl::InfiniteFuture();
   std::vector<std::uint8_t> memory;
   int fd = -1;
   std::string path;
@@ -528,6 +532,9 @@ void session::on_chunk(const frame& f, absl::Time now) {
   auto body = f.payload.span().subspan(0, body_len);
   if (in.streamed) {
     if (body_len > 0) {
+      if (in.held == 0)
+        in.stall_deadline = now + opt_->request_timeout;
+      in.held += body_len;
       auto& ev = new_event(session_event::kind::piece);
       ev.id = f.id;
       ev.body = payload{f.payload.slice(0, body_len)};
@@ -597,11 +604,15 @@ void session::on_chunk(const frame& f, absl::Time now) {
   deliver_inbound(f.id, in, deadline);
 }
 
-void session::piece_consumed(std::uint32_t id, std::uint64_t n) {
+void session::piece_consumed(std::uint32_t id, std::uint64_t n,
+                             absl::Time now) {
   auto i = inbound_.find(id);
   if (i == inbound_.end() || !i->second->streamed || state_ == state::closed)
     return;
   auto& in = *i->second;
+  in.held -= std::min(n, in.held);
+  in.stall_deadline = in.held == 0 ? absl::InfiniteFuture()
+                                   : now + opt_->request_timeout;
   in.unacked += n;
   if (in.unacked < opt_->local.initial_message_window / 2)
     return;
@@ -840,13 +851,22 @@ void session::on_tick(absl::Time now) {
       ping(now);
     }
   }
-  // Inbound messages still arriving past their deadline are rejected.
+  // Inbound messages still arriving past their deadline are rejected, and
+  // so are streamed ones whose owner has used none of its pieces for the
+  // request timeout (its handler hangs).
   std::vector<std::uint32_t> expired;
-  for (const auto& [id, in] : inbound_)
+  std::vector<std::uint32_t> stalled;
+  for (const auto& [id, in] : inbound_) {
     if (in->deadline <= now)
       expired.push_back(id);
+    else if (in->stall_deadline <= now)
+      stalled.push_back(id);
+  }
   for (auto id : expired)
     reject(id, errc::deadline_exceeded, "deadline passed during transfer");
+  for (auto id : stalled)
+    reject(id, errc::deadline_exceeded,
+           "the handler took none of the body for the request timeout");
   // Requests we handle whose deadline passed get the deadline error now;
   // the owner is told to drop the work.
   expired.clear();
@@ -905,7 +925,7 @@ absl::Time session::next_timeout() const {
       next = std::min(next, last_received_ + interval);
   }
   for (const auto& [id, in] : inbound_)
-    next = std::min(next, in->deadline);
+    next = std::min({next, in->deadline, in->stall_deadline});
   next = std::min(next, spill_poll_at_);
   for (const auto& [id, entry] : awaiting_reply_)
     if (entry.reply_id == 0)

@@ -185,8 +185,10 @@ public:
 
   /// The owner used `n` bytes of streamed request `id`'s pieces: the
   /// sender may send as many more (a WINDOW frame once half the message's
-  /// window is owed). Ignored for a message no longer arriving.
-  void piece_consumed(std::uint32_t id, std::uint64_t n);
+  /// window is owed). Ignored for a message no longer arriving. An owner
+  /// that holds pieces and uses none of them for `request_timeout` fails
+  /// the message with `deadline_exceeded` (a hung handler).
+  void piece_consumed(std::uint32_t id, std::uint64_t n, absl::Time now);
 
   /// Ends message `id` (ours or the peer's) early with `code`.
   void cancel(std::uint32_t id, errc code, absl::string_view reason);

@@ -135,7 +135,7 @@ void handle_events(session& s, absl::Time now, lcg& rng, bool& saw_closed,
         WEFT_FUZZ_CHECK(open->received <= open->total);
         // Most pieces are used at once; some never are.
         if (rng.next() % 8 != 0)
-          s.piece_consumed(ev.id, ev.body.size());
+          s.piece_consumed(ev.id, ev.body.size(), now);
         break;
       }
       case session_event::kind::ended: {

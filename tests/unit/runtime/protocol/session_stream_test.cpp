@@ -46,7 +46,7 @@ struct received {
 /// Sorts `events` of `server` into `r`; reports every piece used at once
 /// when `consume`, so the sender gets its credit back.
 void absorb(session& server, absl::Span<session_event> events, received& r,
-            bool consume) {
+            bool consume, absl::Time now) {
   for (auto& ev : events) {
     switch (ev.what) {
       case kind::begun:
@@ -59,7 +59,7 @@ void absorb(session& server, absl::Span<session_event> events, received& r,
         r.body.append(view.data(), view.size());
         r.done.push_back(ev.done);
         if (consume)
-          server.piece_consumed(ev.id, bytes.size());
+          server.piece_consumed(ev.id, bytes.size(), now);
         break;
       }
       case kind::ended:
@@ -83,7 +83,7 @@ void absorb(session& server, absl::Span<session_event> events, received& r,
 /// The server's events so far (session_pair collects them as it pumps).
 void take(session_pair& p, received& r, bool consume) {
   auto& events = p.server_events();
-  absorb(p.server(), absl::MakeSpan(events), r, consume);
+  absorb(p.server(), absl::MakeSpan(events), r, consume, p.now());
   events.clear();
 }
 
@@ -203,7 +203,7 @@ TEST(SessionStreamTest, CreditComesBackOnlyAsThePiecesAreUsed) {
   EXPECT_EQ(r.body.size(), 65'536u);
   EXPECT_TRUE(frames_of(p.server_side().wrote, frame_type::window, id).empty());
   // Using half the window returns it.
-  p.server().piece_consumed(id, 32'768);
+  p.server().piece_consumed(id, 32'768, p.now());
   run(p, r, true);
   EXPECT_FALSE(frames_of(p.server_side().wrote, frame_type::window, id).empty());
   EXPECT_EQ(r.body, body.to_string());
@@ -304,6 +304,44 @@ TEST(SessionStreamTest, DeadlinePassingMidStreamTellsTheOwner) {
   EXPECT_EQ(p.server().stats().open_inbound, 0u);
 }
 
+TEST(SessionStreamTest, OwnerUsingNoPieceForTheRequestTimeoutFailsIt) {
+  streams_up filter;
+  session_options server_opt;
+  server_opt.request_timeout = absl::Seconds(1);
+  session_pair p{{}, server_opt};
+  p.server_side().streams = &filter;
+  p.pump();
+  auto id = *p.client().send(testing::request("up"),
+                             payload{random_bytes(8 * 1024 * 1024, 8)},
+                             p.now());
+  received r;
+  run(p, r, false); // a hung handler: it holds every piece
+  ASSERT_EQ(r.begun.size(), 1u);
+  ASSERT_FALSE(r.body.empty());
+  EXPECT_LE(p.server().next_timeout(), p.now() + absl::Seconds(1));
+  p.advance(absl::Milliseconds(999));
+  p.tick();
+  take(p, r, false);
+  EXPECT_TRUE(r.cancelled.empty());
+  // Using any of it starts the clock again.
+  p.server().piece_consumed(id, 1, p.now());
+  p.advance(absl::Milliseconds(999));
+  p.tick();
+  take(p, r, false);
+  EXPECT_TRUE(r.cancelled.empty());
+  p.advance(absl::Milliseconds(1));
+  p.tick();
+  take(p, r, false);
+  ASSERT_EQ(r.cancelled.size(), 1u);
+  EXPECT_EQ(r.cancelled[0].code, errc::deadline_exceeded);
+  p.pump();
+  auto failed = of_kind(p.client_events(), kind::cancelled);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].id, id);
+  EXPECT_EQ(failed[0].code, errc::deadline_exceeded);
+  EXPECT_EQ(p.server().stats().open_inbound, 0u);
+}
+
 TEST(SessionStreamTest, ChecksumMismatchAbortsTheStreamAfterItsPieces) {
   streams_up filter;
   session server{role::server, session_options{}, absl::FromUnixSeconds(1)};
@@ -317,7 +355,7 @@ TEST(SessionStreamTest, ChecksumMismatchAbortsTheStreamAfterItsPieces) {
                            "56789" + testing::be64(12345));
   server.on_bytes(shared_bytes::copy_of(in), now, &filter);
   received r;
-  absorb(server, server.take_events(), r, true);
+  absorb(server, server.take_events(), r, true, now);
   ASSERT_EQ(r.begun.size(), 1u);
   // The pieces came before the end could be checked: only `ended` makes
   // the body good, and it never comes.
