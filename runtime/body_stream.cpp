@@ -1,10 +1,13 @@
 #include "runtime/body_stream.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/strings/str_cat.h>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -24,8 +27,26 @@ namespace {
 /// Largest piece of a whole file body read at once.
 constexpr std::uint64_t whole_read_size = 4 * 1024 * 1024;
 
+/// Runs the user's code `f` (the factory, or a consumer's call): a throw
+/// becomes `handler_failed`, as for a function handler, rather than ending
+/// the handler actor and every upload it serves.
+template <class F>
+auto run_guarded(const std::string& route, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return make_status(errc::handler_failed,
+                       absl::StrCat("the handler of '", route,
+                                    "' threw: ", e.what()));
+  } catch (...) {
+    return make_status(errc::handler_failed,
+                       absl::StrCat("the handler of '", route, "' threw"));
+  }
+}
+
 /// A streamed body being received: where it goes and whom to answer.
 struct upload {
+  std::string route;
   std::unique_ptr<body_consumer> consumer;
   /// The connection: it receives the acknowledgements.
   caf::actor connection;
@@ -49,15 +70,21 @@ using body_stream_self = caf::stateful_actor<body_stream_state>*;
 /// A whole body (one frame, another edge, a spill file), fed in pieces.
 absl::StatusOr<response> consume_whole(body_stream_state& st, request& req) {
   auto body = std::move(req.body);
-  auto consumer = st.make(req, body.size());
+  const auto& route = req.route;
+  auto consumer
+    = run_guarded(route, [&] { return st.make(req, body.size()); });
   if (!consumer.ok())
     return consumer.status();
   auto& c = **consumer;
+  auto write = [&](absl::Span<const std::uint8_t> bytes) {
+    return run_guarded(route, [&] { return c.write(bytes); });
+  };
+  auto finish = [&] { return run_guarded(route, [&] { return c.finish(); }); };
   if (!body.is_file()) {
     if (body.size() > 0)
-      if (auto written = c.write(body.bytes().span()); !written.ok())
+      if (auto written = write(body.bytes().span()); !written.ok())
         return written;
-    return c.finish();
+    return finish();
   }
   st.buffer.resize(static_cast<std::size_t>(
     std::min<std::uint64_t>(whole_read_size, body.size())));
@@ -67,11 +94,11 @@ absl::StatusOr<response> consume_whole(body_stream_state& st, request& req) {
     auto piece = absl::Span<std::uint8_t>(st.buffer.data(), n);
     if (auto read = body.read_into(offset, piece); !read.ok())
       return read;
-    if (auto written = c.write(piece); !written.ok())
+    if (auto written = write(piece); !written.ok())
       return written;
     offset += n;
   }
-  return c.finish();
+  return finish();
 }
 
 caf::behavior body_stream_handler(body_stream_self self,
@@ -81,10 +108,12 @@ caf::behavior body_stream_handler(body_stream_self self,
     [self](body_begin_atom, request& head,
            std::uint64_t total) -> caf::result<response> {
       auto& st = self->state;
-      auto consumer = st.make(head, total);
+      auto consumer
+        = run_guarded(head.route, [&] { return st.make(head, total); });
       if (!consumer.ok())
         return to_error(consumer.status());
       upload up;
+      up.route = head.route;
       up.consumer = std::move(*consumer);
       up.connection = caf::actor_cast<caf::actor>(self->current_sender());
       up.promise = self->make_response_promise<response>();
@@ -101,7 +130,9 @@ caf::behavior body_stream_handler(body_stream_self self,
       if (found == st.uploads.end())
         return; // failed or aborted before: the connection stops sending
       auto& up = found->second;
-      if (auto written = up.consumer->write(piece.span()); !written.ok()) {
+      auto written = run_guarded(
+        up.route, [&] { return up.consumer->write(piece.span()); });
+      if (!written.ok()) {
         up.promise.deliver(to_error(written));
         st.uploads.erase(found);
         return;
@@ -117,7 +148,8 @@ caf::behavior body_stream_handler(body_stream_self self,
         return;
       auto up = std::move(found->second);
       st.uploads.erase(found);
-      auto result = up.consumer->finish();
+      auto result
+        = run_guarded(up.route, [&] { return up.consumer->finish(); });
       if (result.ok())
         up.promise.deliver(std::move(*result));
       else

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <future>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -141,8 +142,11 @@ struct probe_counts {
 /// number of bytes in the request's metadata "fail_after", if any.
 class probe_consumer final : public body_consumer {
 public:
-  probe_consumer(std::shared_ptr<probe_counts> counts, std::uint64_t fail_after)
-    : counts_(std::move(counts)), fail_after_(fail_after) {
+  probe_consumer(std::shared_ptr<probe_counts> counts, std::uint64_t fail_after,
+                 std::uint64_t throw_after = UINT64_MAX)
+    : counts_(std::move(counts)),
+      fail_after_(fail_after),
+      throw_after_(throw_after) {
     ++counts_->made;
   }
 
@@ -155,6 +159,8 @@ public:
     counts_->bytes += bytes.size();
     if (seen_ > fail_after_)
       return make_status(errc::permission_denied, "quota exceeded");
+    if (seen_ > throw_after_)
+      throw std::runtime_error("disk on fire");
     return absl::OkStatus();
   }
 
@@ -168,6 +174,7 @@ public:
 private:
   std::shared_ptr<probe_counts> counts_;
   std::uint64_t fail_after_;
+  std::uint64_t throw_after_;
   std::uint64_t seen_ = 0;
 };
 
@@ -203,11 +210,13 @@ protected:
       "probe",
       [counts = probe_](const request& head, std::uint64_t)
         -> absl::StatusOr<std::unique_ptr<body_consumer>> {
-        std::uint64_t fail_after = UINT64_MAX;
-        if (auto f = head.metadata.find("fail_after");
-            f != head.metadata.end())
-          fail_after = std::stoull(f->second);
-        return std::make_unique<probe_consumer>(counts, fail_after);
+        auto limit = [&](const char* key) {
+          auto f = head.metadata.find(key);
+          return f == head.metadata.end() ? UINT64_MAX
+                                          : std::stoull(f->second);
+        };
+        return std::make_unique<probe_consumer>(counts, limit("fail_after"),
+                                                limit("throw_after"));
       });
     // guarded.probe: the same consumers behind a middleware that wants a
     // "token" in the metadata.
@@ -477,6 +486,23 @@ TEST_F(BinaryGatewayTest, HandlerDyingMidStreamFailsTheUploadAtOnce) {
            && gateway_.stats->inflight.load() == 0;
   }));
   expect_echo_works();
+}
+
+TEST_F(BinaryGatewayTest, ConsumerThrowingFailsOnlyItsUpload) {
+  auto& c = connect();
+  std::mt19937_64 rng{53};
+  call_options opts;
+  opts.metadata["throw_after"] = "1048576";
+  auto r = c.call_sync("probe", payload{random_bytes(rng, 32 << 20)}, opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(code_of(r.status()), errc::handler_failed) << r.status();
+  EXPECT_NE(r.status().message().find("disk on fire"), absl::string_view::npos)
+    << r.status();
+  EXPECT_TRUE(eventually([&] { return probe_->destroyed.load() == 1; }));
+  // The handler actor lives on: the next upload to it goes through.
+  auto ok = c.call_sync("probe", payload{random_bytes(rng, 300'000)});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->body.bytes().view(), "300000");
 }
 
 TEST_F(BinaryGatewayTest, CancelMidStreamDropsTheConsumer) {
