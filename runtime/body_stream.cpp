@@ -24,8 +24,10 @@ namespace weft {
 
 namespace {
 
-/// Largest piece of a whole file body read at once.
-constexpr std::uint64_t whole_read_size = 4 * 1024 * 1024;
+/// Largest piece of a whole file body read at once: one step of a file
+/// body (read and consumed in about a millisecond), between which the
+/// handler's other messages and its thread's other actors run.
+constexpr std::uint64_t whole_read_size = 1024 * 1024;
 
 /// Runs the user's code `f` (the factory, or a consumer's call): a throw
 /// becomes `handler_failed`, as for a function handler, rather than ending
@@ -56,9 +58,21 @@ struct upload {
 /// A request is known by its connection and message id.
 using upload_key = std::pair<std::uint64_t, std::uint32_t>;
 
+/// A whole body in a file, fed to its consumer one step at a time.
+struct file_job {
+  std::string route;
+  std::unique_ptr<body_consumer> consumer;
+  payload body;
+  std::uint64_t offset = 0;
+  caf::typed_response_promise<response> promise;
+};
+
 struct body_stream_state {
   body_consumer_factory make;
   absl::flat_hash_map<upload_key, upload> uploads;
+  /// File bodies being read, by a key of this actor's own.
+  absl::flat_hash_map<std::uint64_t, file_job> files;
+  std::uint64_t next_file = 0;
   /// Reused for reading whole file bodies.
   std::vector<std::uint8_t> buffer;
 
@@ -67,7 +81,8 @@ struct body_stream_state {
 
 using body_stream_self = caf::stateful_actor<body_stream_state>*;
 
-/// A whole body (one frame, another edge, a spill file), fed in pieces.
+/// A whole body (one frame, another edge, a spill file), fed in pieces, all
+/// at once (batches: their bodies are small).
 absl::StatusOr<response> consume_whole(body_stream_state& st, request& req) {
   auto body = std::move(req.body);
   const auto& route = req.route;
@@ -168,10 +183,63 @@ caf::behavior body_stream_handler(body_stream_self self,
       st.uploads.erase(found);
     },
     [self](request_atom, request& req) -> caf::result<response> {
-      auto result = consume_whole(self->state, req);
+      auto& st = self->state;
+      if (req.body.is_file() && req.body.size() > whole_read_size) {
+        // A large file body is read a step at a time (body_read_atom to
+        // ourselves), so that it holds neither this actor nor its thread
+        // for the hundreds of milliseconds a GiB takes.
+        auto consumer = run_guarded(
+          req.route, [&] { return st.make(req, req.body.size()); });
+        if (!consumer.ok())
+          return to_error(consumer.status());
+        file_job job;
+        job.route = req.route;
+        job.consumer = std::move(*consumer);
+        job.body = std::move(req.body);
+        job.promise = self->make_response_promise<response>();
+        auto promise = job.promise;
+        auto key = st.next_file++;
+        st.files.emplace(key, std::move(job));
+        self->send(self, body_read_atom_v, key);
+        return promise;
+      }
+      auto result = consume_whole(st, req);
       if (!result.ok())
         return to_error(result.status());
       return std::move(*result);
+    },
+    [self](body_read_atom, std::uint64_t key) {
+      auto& st = self->state;
+      auto found = st.files.find(key);
+      if (found == st.files.end())
+        return;
+      auto& job = found->second;
+      auto fail = [&](const absl::Status& why) {
+        job.promise.deliver(to_error(why));
+        st.files.erase(found);
+      };
+      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(
+        whole_read_size, job.body.size() - job.offset));
+      st.buffer.resize(n);
+      auto piece = absl::Span<std::uint8_t>(st.buffer.data(), n);
+      if (auto read = job.body.read_into(job.offset, piece); !read.ok())
+        return fail(read);
+      auto written
+        = run_guarded(job.route, [&] { return job.consumer->write(piece); });
+      if (!written.ok())
+        return fail(written);
+      job.offset += n;
+      if (job.offset < job.body.size()) {
+        self->send(self, body_read_atom_v, key);
+        return;
+      }
+      auto result
+        = run_guarded(job.route, [&] { return job.consumer->finish(); });
+      if (result.ok())
+        job.promise.deliver(std::move(*result));
+      else
+        job.promise.deliver(to_error(result.status()));
+      st.files.erase(found);
     },
     [self](request_atom, request_batch& batch) -> reply_batch {
       return answer_batch(batch, [self](request& req) {

@@ -42,7 +42,7 @@ using body_consumer_factory
 /// `make`: streamed ones (route_options::stream_body) piece by piece as
 /// the connection receives them, acknowledging each so the sender may send
 /// more; whole ones (request_atom, request_batch) from memory, or from a
-/// spill file in pieces of at most 4 MiB.
+/// spill file 1 MiB per step, with the actor's other messages between.
 caf::actor spawn_body_stream_handler(caf::actor_system& sys,
                                      body_consumer_factory make);
 

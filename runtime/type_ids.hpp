@@ -84,6 +84,9 @@ CAF_ADD_ATOM(weft, weft, body_abort_atom, "bodyabort")
 /// (body_ack_atom, uint32_t message_id, uint64_t bytes) to the connection:
 /// the handler used that many bytes of the body (flow-control credit).
 CAF_ADD_ATOM(weft, weft, body_ack_atom, "bodyack")
+/// (body_read_atom, uint64_t job): a stream route's handler reads the next
+/// step of a whole body held in a file (sent to itself).
+CAF_ADD_ATOM(weft, weft, body_read_atom, "bodyread")
 CAF_ADD_TYPE_ID(weft, (weft::payload))
 CAF_ADD_TYPE_ID(weft, (weft::request))
 CAF_ADD_TYPE_ID(weft, (weft::response))
