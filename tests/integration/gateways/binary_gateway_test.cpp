@@ -717,6 +717,22 @@ TEST_F(BinaryGatewayTest, DrainFinishesInFlightRequestsThenRefusesNewOnes) {
   EXPECT_FALSE(late.ok());
 }
 
+TEST_F(BinaryGatewayTest, DrainWaitsForAStreamedUploadToFinish) {
+  auto& c = connect();
+  std::mt19937_64 rng{59};
+  auto body = random_bytes(rng, 64 * 1024 * 1024);
+  auto pending = c.call("sink.stream", payload{body});
+  ASSERT_TRUE(
+    eventually([&] { return gateway_.stats->open_inbound.load() > 0; }));
+  auto drained = std::async(std::launch::async, [&] { return node_->drain(); });
+  ASSERT_EQ(pending.result.wait_for(30s), std::future_status::ready);
+  auto r = pending.result.get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body.bytes().view(), sink_json(body));
+  ASSERT_EQ(drained.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(drained.get().ok());
+}
+
 TEST_F(BinaryGatewayTest, ClientFailsFastWhenTooMuchIsPending) {
   client_options opts;
   opts.port = gateway_.port;
