@@ -1,13 +1,11 @@
 #include "runtime/body_stream.hpp"
 
 #include <algorithm>
-#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
-#include <absl/strings/str_cat.h>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -18,6 +16,7 @@
 #include "runtime/answer_batch.hpp"
 #include "runtime/error_bridge.hpp"
 #include "runtime/errc.hpp"
+#include "runtime/run_function_handler.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace weft {
@@ -36,35 +35,48 @@ template <class F>
 auto run_guarded(const std::string& route, F&& f) -> decltype(f()) {
   try {
     return f();
-  } catch (const std::exception& e) {
-    return make_status(errc::handler_failed,
-                       absl::StrCat("the handler of '", route,
-                                    "' threw: ", e.what()));
   } catch (...) {
-    return make_status(errc::handler_failed,
-                       absl::StrCat("the handler of '", route, "' threw"));
+    return status_of_thrown(route);
   }
 }
 
-/// A streamed body being received: where it goes and whom to answer.
-struct upload {
+/// A body being fed to its consumer, and whom to answer.
+struct feed {
   std::string route;
   std::unique_ptr<body_consumer> consumer;
+  caf::typed_response_promise<response> promise;
+
+  absl::Status write(absl::Span<const std::uint8_t> bytes) {
+    return run_guarded(route, [&] { return consumer->write(bytes); });
+  }
+
+  /// The body is whole: the consumer's answer goes out.
+  void finish() {
+    auto result = run_guarded(route, [&] { return consumer->finish(); });
+    if (result.ok())
+      promise.deliver(std::move(*result));
+    else
+      fail(result.status());
+  }
+
+  void fail(const absl::Status& why) {
+    promise.deliver(to_error(why));
+  }
+};
+
+/// A streamed body being received.
+struct upload : feed {
   /// The connection: it receives the acknowledgements.
   caf::actor connection;
-  caf::typed_response_promise<response> promise;
 };
 
 /// A request is known by its connection and message id.
 using upload_key = std::pair<std::uint64_t, std::uint32_t>;
 
 /// A whole body in a file, fed to its consumer one step at a time.
-struct file_job {
-  std::string route;
-  std::unique_ptr<body_consumer> consumer;
+struct file_job : feed {
   payload body;
   std::uint64_t offset = 0;
-  caf::typed_response_promise<response> promise;
 };
 
 struct body_stream_state {
@@ -73,47 +85,53 @@ struct body_stream_state {
   /// File bodies being read, by a key of this actor's own.
   absl::flat_hash_map<std::uint64_t, file_job> files;
   std::uint64_t next_file = 0;
-  /// Reused for reading whole file bodies.
+  /// Reused for reading file bodies.
   std::vector<std::uint8_t> buffer;
+
+  /// A consumer for `head` (whose body is `total` bytes), or why not.
+  absl::StatusOr<std::unique_ptr<body_consumer>> consumer_for(
+    const request& head, std::uint64_t total) {
+    return run_guarded(head.route, [&] { return make(head, total); });
+  }
 
   static inline const char* name = "weft.body_stream";
 };
 
 using body_stream_self = caf::stateful_actor<body_stream_state>*;
 
-/// A whole body (one frame, another edge, a spill file), fed in pieces, all
-/// at once (batches: their bodies are small).
+/// Reads the next step of file `body` at `offset` (at most whole_read_size
+/// bytes) into `buffer` and hands it to `write`; advances `offset`.
+template <class Write>
+absl::Status read_step(const payload& body, std::uint64_t& offset,
+                       std::vector<std::uint8_t>& buffer, Write&& write) {
+  auto n = static_cast<std::size_t>(
+    std::min<std::uint64_t>(whole_read_size, body.size() - offset));
+  buffer.resize(n);
+  auto piece = absl::Span<std::uint8_t>(buffer.data(), n);
+  if (auto read = body.read_into(offset, piece); !read.ok())
+    return read;
+  offset += n;
+  return write(piece);
+}
+
+/// A whole body (one frame, another edge, a small spill file), fed to a
+/// consumer all at once: batches, whose bodies are small, and small files.
 absl::StatusOr<response> consume_whole(body_stream_state& st, request& req) {
   auto body = std::move(req.body);
-  const auto& route = req.route;
-  auto consumer
-    = run_guarded(route, [&] { return st.make(req, body.size()); });
+  auto consumer = st.consumer_for(req, body.size());
   if (!consumer.ok())
     return consumer.status();
   auto& c = **consumer;
   auto write = [&](absl::Span<const std::uint8_t> bytes) {
-    return run_guarded(route, [&] { return c.write(bytes); });
+    return run_guarded(req.route, [&] { return c.write(bytes); });
   };
-  auto finish = [&] { return run_guarded(route, [&] { return c.finish(); }); };
-  if (!body.is_file()) {
-    if (body.size() > 0)
-      if (auto written = write(body.bytes().span()); !written.ok())
-        return written;
-    return finish();
-  }
-  st.buffer.resize(static_cast<std::size_t>(
-    std::min<std::uint64_t>(whole_read_size, body.size())));
-  for (std::uint64_t offset = 0; offset < body.size();) {
-    auto n = static_cast<std::size_t>(
-      std::min<std::uint64_t>(st.buffer.size(), body.size() - offset));
-    auto piece = absl::Span<std::uint8_t>(st.buffer.data(), n);
-    if (auto read = body.read_into(offset, piece); !read.ok())
-      return read;
-    if (auto written = write(piece); !written.ok())
+  if (!body.is_file() && body.size() > 0)
+    if (auto written = write(body.bytes().span()); !written.ok())
       return written;
-    offset += n;
-  }
-  return finish();
+  for (std::uint64_t offset = 0; body.is_file() && offset < body.size();)
+    if (auto step = read_step(body, offset, st.buffer, write); !step.ok())
+      return step;
+  return run_guarded(req.route, [&] { return c.finish(); });
 }
 
 caf::behavior body_stream_handler(body_stream_self self,
@@ -123,8 +141,7 @@ caf::behavior body_stream_handler(body_stream_self self,
     [self](body_begin_atom, request& head,
            std::uint64_t total) -> caf::result<response> {
       auto& st = self->state;
-      auto consumer
-        = run_guarded(head.route, [&] { return st.make(head, total); });
+      auto consumer = st.consumer_for(head, total);
       if (!consumer.ok())
         return to_error(consumer.status());
       upload up;
@@ -145,10 +162,8 @@ caf::behavior body_stream_handler(body_stream_self self,
       if (found == st.uploads.end())
         return; // failed or aborted before: the connection stops sending
       auto& up = found->second;
-      auto written = run_guarded(
-        up.route, [&] { return up.consumer->write(piece.span()); });
-      if (!written.ok()) {
-        up.promise.deliver(to_error(written));
+      if (auto written = up.write(piece.span()); !written.ok()) {
+        up.fail(written);
         st.uploads.erase(found);
         return;
       }
@@ -163,12 +178,7 @@ caf::behavior body_stream_handler(body_stream_self self,
         return;
       auto up = std::move(found->second);
       st.uploads.erase(found);
-      auto result
-        = run_guarded(up.route, [&] { return up.consumer->finish(); });
-      if (result.ok())
-        up.promise.deliver(std::move(*result));
-      else
-        up.promise.deliver(to_error(result.status()));
+      up.finish();
     },
     [self](body_abort_atom, std::uint64_t connection_id,
            std::uint32_t message_id) {
@@ -178,8 +188,7 @@ caf::behavior body_stream_handler(body_stream_self self,
         return;
       // The connection no longer waits for this answer; delivering one
       // ends the request on our side. The consumer goes without finish().
-      found->second.promise.deliver(
-        to_error(make_status(errc::cancelled, "the upload was aborted")));
+      found->second.fail(make_status(errc::cancelled, "the upload was aborted"));
       st.uploads.erase(found);
     },
     [self](request_atom, request& req) -> caf::result<response> {
@@ -188,8 +197,7 @@ caf::behavior body_stream_handler(body_stream_self self,
         // A large file body is read a step at a time (body_read_atom to
         // ourselves), so that it holds neither this actor nor its thread
         // for the hundreds of milliseconds a GiB takes.
-        auto consumer = run_guarded(
-          req.route, [&] { return st.make(req, req.body.size()); });
+        auto consumer = st.consumer_for(req, req.body.size());
         if (!consumer.ok())
           return to_error(consumer.status());
         file_job job;
@@ -214,31 +222,16 @@ caf::behavior body_stream_handler(body_stream_self self,
       if (found == st.files.end())
         return;
       auto& job = found->second;
-      auto fail = [&](const absl::Status& why) {
-        job.promise.deliver(to_error(why));
-        st.files.erase(found);
-      };
-      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(
-        whole_read_size, job.body.size() - job.offset));
-      st.buffer.resize(n);
-      auto piece = absl::Span<std::uint8_t>(st.buffer.data(), n);
-      if (auto read = job.body.read_into(job.offset, piece); !read.ok())
-        return fail(read);
-      auto written
-        = run_guarded(job.route, [&] { return job.consumer->write(piece); });
-      if (!written.ok())
-        return fail(written);
-      job.offset += n;
-      if (job.offset < job.body.size()) {
+      auto step = read_step(job.body, job.offset, st.buffer,
+                            [&](auto piece) { return job.write(piece); });
+      if (step.ok() && job.offset < job.body.size()) {
         self->send(self, body_read_atom_v, key);
         return;
       }
-      auto result
-        = run_guarded(job.route, [&] { return job.consumer->finish(); });
-      if (result.ok())
-        job.promise.deliver(std::move(*result));
+      if (step.ok())
+        job.finish();
       else
-        job.promise.deliver(to_error(result.status()));
+        job.fail(step);
       st.files.erase(found);
     },
     [self](request_atom, request_batch& batch) -> reply_batch {

@@ -625,6 +625,32 @@ void abort_uploads(connection_self self) {
     self->demonitor(worker);
 }
 
+/// Ends streamed request `id` with `failure` before its body's end: error
+/// handlers run on it as for any request, and the message is cancelled
+/// with what they make of it, or with `failure` if they make a success of
+/// it (no answer may go before the body's end).
+void cancel_upload(connection_self self, std::uint32_t id,
+                   dispatch_ticket& ticket, const absl::Status& failure) {
+  absl::StatusOr<response> result = failure;
+  self->state.dispatcher.finish(ticket, result);
+  const auto& why = result.ok() ? failure : result.status();
+  self->state.session->cancel(id, code_of(why), why.message());
+}
+
+/// The upload of request `id` fails before its end (see cancel_upload).
+void fail_upload(connection_self self, std::uint32_t id,
+                 const absl::Status& failure) {
+  auto& st = self->state;
+  drop_upload(self, id);
+  auto found = st.live.find(id);
+  if (found == st.live.end()) {
+    st.session->cancel(id, code_of(failure), failure.message());
+    return;
+  }
+  cancel_upload(self, id, found->second, failure);
+  forget(self, found);
+}
+
 /// The handler of uploads still arriving stopped: they fail at once
 /// (`unavailable`) rather than wait for credit that never comes.
 void handler_down(connection_self self, const caf::down_msg& down) {
@@ -635,16 +661,9 @@ void handler_down(connection_self self, const caf::down_msg& down) {
   for (const auto& [id, up] : st.extras->uploads)
     if (up.worker.address() == down.source)
       lost.push_back(id);
-  for (auto id : lost) {
-    drop_upload(self, id);
-    absl::StatusOr<response> failure
-      = make_status(errc::unavailable, "the route's handler stopped");
-    if (auto found = st.live.find(id); found != st.live.end()) {
-      st.dispatcher.finish(found->second, failure);
-      forget(self, found);
-    }
-    st.session->cancel(id, errc::unavailable, "the route's handler stopped");
-  }
+  for (auto id : lost)
+    fail_upload(self, id,
+                make_status(errc::unavailable, "the route's handler stopped"));
   if (!lost.empty())
     step(self);
 }
@@ -669,18 +688,7 @@ void answer_upload(connection_self self, std::uint32_t id,
     schedule_flush(self);
     return;
   }
-  drop_upload(self, id);
-  auto failure = result.status();
-  if (auto found = st.live.find(id); found != st.live.end()) {
-    // Error handlers run as for any request; what they make of the
-    // failure is the answer, unless it is a success: no answer may go
-    // before the request's end, so the upload fails with the original.
-    st.dispatcher.finish(found->second, result);
-    forget(self, found);
-    if (!result.ok())
-      failure = result.status();
-  }
-  st.session->cancel(id, code_of(failure), failure.message());
+  fail_upload(self, id, result.status());
   schedule_flush(self);
 }
 
@@ -699,13 +707,8 @@ void begin_upload(connection_self self, session_event& ev) {
   }
   auto& ticket = slot->second;
   if (auto ready = st.dispatcher.prepare(req, ticket); !ready.ok()) {
-    absl::StatusOr<response> result = ready;
-    st.dispatcher.finish(ticket, result);
+    cancel_upload(self, id, ticket, ready);
     st.live.erase(slot);
-    // An error handler may make a success of it, but no answer may go
-    // before the body's end: the upload fails with the original error.
-    auto failure = result.ok() ? ready : result.status();
-    st.session->cancel(id, code_of(failure), failure.message());
     return;
   }
   // Watched while its uploads arrive: a handler that dies would otherwise

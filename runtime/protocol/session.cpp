@@ -464,13 +464,9 @@ void session::on_begin(const frame& f, absl::Time now,
     auto& ev = new_event(session_event::kind::begun);
     ev.id = f.id;
     ev.total = in->total;
-    ev.header.Swap(&in->header);
-    // What the rest of the transfer needs of the header (its deadline, and
-    // what progress events name); the slot's old header came back.
-    reset_header(in->header);
-    in->header.set_kind(ev.header.kind());
-    in->header.set_deadline_ms(ev.header.deadline_ms());
-    in->header.set_route(ev.header.route());
+    // A copy: the transfer still needs the header (its deadline, what
+    // progress events name), and this happens once per large message.
+    ev.header.CopyFrom(in->header);
     inbound_.emplace(f.id, std::move(in));
     return;
   }
@@ -614,11 +610,8 @@ void session::piece_consumed(std::uint32_t id, std::uint64_t n,
   in.stall_deadline = in.held == 0 ? absl::InfiniteFuture()
                                    : now + opt_->request_timeout;
   in.unacked += n;
-  if (in.unacked < opt_->local.initial_message_window / 2)
-    return;
-  control_.window(id, static_cast<std::uint32_t>(in.unacked));
-  in.window += static_cast<std::int64_t>(in.unacked);
-  in.unacked = 0;
+  if (in.unacked >= opt_->local.initial_message_window / 2)
+    grant_credit(id, in, now);
 }
 
 void session::grant_credit(std::uint32_t id, inbound& in, absl::Time now) {
