@@ -173,6 +173,7 @@ absl::StatusOr<std::unique_ptr<node>> node::start(node_config cfg, logger log) {
   io_opts.on_workers = reactors_on_workers(result->config_.io_mode);
   io_opts.threads = result->config_.io_threads;
   io_opts.relay = relay_wanted(result->config_.io_relay);
+  io_opts.yield_after_writes = result->config_.yield_after_writes == "on";
   io_opts.log = log;
   auto pool = io::reactor_pool::start(*result->system_->system, io_opts);
   if (!pool.ok())

@@ -324,6 +324,11 @@ std::vector<config_option> node_options() {
     "reactors hand messages to actors once per loop turn: on, off, or auto "
     "(on when the process may run on one CPU only)",
     &node_config::io_relay, {"auto", "on", "off"}));
+  options.push_back(choice_option(
+    "yield-after-writes", "MODE",
+    "with reactors on the workers, a worker yields its CPU once after each "
+    "burst of socket writes, so that a reader on the same host runs first",
+    &node_config::yield_after_writes, {"on", "off"}));
   options.push_back(
     endpoint_option("tcp-listen",
                     "where the binary protocol listens; empty disables it",

@@ -51,6 +51,10 @@ struct node_config {
   /// when the process may run on one CPU only (its affinity mask), where
   /// the reactor and CAF's workers share the core.
   std::string io_relay = "auto";
+  /// "on": a worker that has written a burst to its sockets yields its CPU
+  /// once (reactor_options::yield_after_writes); "off": it goes straight
+  /// on with its next job.
+  std::string yield_after_writes = "on";
 
   // -- the binary protocol (docs/protocol.md) --------------------------------
 

@@ -232,6 +232,15 @@ TEST(ConfigLoaderTest, IoRelayIsAutoOnOrOff) {
   EXPECT_FALSE(load_config({"--io-relay=sometimes"}, {}).ok());
 }
 
+TEST(ConfigLoaderTest, YieldAfterWritesIsOnOrOff) {
+  constexpr auto field = &node_config::yield_after_writes;
+  EXPECT_EQ(loaded({}, {}, field), "on");
+  EXPECT_EQ(loaded({"--yield-after-writes=off"}, {}, field), "off");
+  EXPECT_EQ(loaded({}, env_map{{"WEFT_YIELD_AFTER_WRITES", "off"}}, field),
+            "off");
+  EXPECT_FALSE(load_config({"--yield-after-writes=maybe"}, {}).ok());
+}
+
 TEST(ConfigLoaderTest, IoModeIsAutoWorkersOrThreads) {
   constexpr auto field = &node_config::io_mode;
   EXPECT_EQ(loaded({}, {}, field), "auto");
