@@ -404,16 +404,17 @@ void batch_staged_request(connection_state& st, const caf::actor& worker) {
 
 /// Builds request `req` from the header and body of event `ev`.
 void fill_request(connection_state& st, session_event& ev, request& req) {
-  // Only fields that are set are moved out: protobuf's mutable_x()
-  // allocates a string for an absent one.
+  // The strings are copied, not moved: the event's header keeps them, and
+  // decode_header leaves a string that the next message repeats (its
+  // route, usually) as it is instead of assigning it again.
   auto& header = ev.header;
   if (!header.route().empty())
-    req.route = std::move(*header.mutable_route());
+    req.route = header.route();
   req.body = std::move(ev.body);
   if (!header.content_type().empty())
-    req.content_type = std::move(*header.mutable_content_type());
+    req.content_type = header.content_type();
   if (!header.schema().empty())
-    req.schema = std::move(*header.mutable_schema());
+    req.schema = header.schema();
   if (!header.metadata().empty())
     for (auto& [k, v] : *header.mutable_metadata())
       req.metadata.emplace(k, std::move(v));

@@ -27,6 +27,10 @@ constexpr std::uint32_t length_type = 2;
 /// Reads a varint of at most 10 bytes; false if it does not end in time.
 bool read_varint(const std::uint8_t*& p, const std::uint8_t* end,
                  std::uint64_t& value) {
+  if (p < end && *p < 0x80) { // a tag, a small number: one byte
+    value = *p++;
+    return true;
+  }
   std::uint64_t v = 0;
   for (int shift = 0; shift < 70 && p < end; shift += 7) {
     auto byte = *p++;
@@ -187,7 +191,27 @@ bool decode_header(absl::Span<const std::uint8_t> bytes,
     out.DiscardUnknownFields();
     return true;
   };
-  reset_header(out);
+  // The scalars are reset here; the strings are kept and overwritten only
+  // when they differ (the next message on a connection usually names the
+  // same route): assigning a string cost more than the rest of the header.
+  if (out.has_status() || out.metadata_size() > 0) {
+    out.Clear();
+  } else {
+    out.clear_id();
+    out.clear_kind();
+    out.clear_reply_to();
+    out.clear_priority();
+    out.clear_deadline_ms();
+    out.clear_total_size();
+  }
+  bool seen_route = false;
+  bool seen_content_type = false;
+  bool seen_schema = false;
+  auto keep = [](const std::string& current, const char* text,
+                 std::size_t size) {
+    return current.size() == size
+           && (size == 0 || std::memcmp(current.data(), text, size) == 0);
+  };
   const auto* p = bytes.data();
   const auto* end = p + bytes.size();
   while (p < end) {
@@ -235,19 +259,31 @@ bool decode_header(absl::Span<const std::uint8_t> bytes,
     auto size = static_cast<std::size_t>(value);
     switch (number) {
       case field::route:
-        out.set_route(text, size);
+        seen_route = true;
+        if (!keep(out.route(), text, size))
+          out.set_route(text, size);
         break;
       case field::content_type:
-        out.set_content_type(text, size);
+        seen_content_type = true;
+        if (!keep(out.content_type(), text, size))
+          out.set_content_type(text, size);
         break;
       case field::schema:
-        out.set_schema(text, size);
+        seen_schema = true;
+        if (!keep(out.schema(), text, size))
+          out.set_schema(text, size);
         break;
       default:
         return slow();
     }
     p += size;
   }
+  if (!seen_route && !out.route().empty())
+    out.clear_route();
+  if (!seen_content_type && !out.content_type().empty())
+    out.clear_content_type();
+  if (!seen_schema && !out.schema().empty())
+    out.clear_schema();
   return true;
 }
 
@@ -285,6 +321,25 @@ void encode_reply_header(std::uint32_t id, std::uint32_t reply_to,
                          const std::string& content_type,
                          const std::string& schema, std::uint64_t total_size,
                          std::string& out) {
+  if (content_type.empty() && schema.empty()) {
+    // The usual reply: four varints, written straight into one buffer.
+    // Every field number here is below 16, so each tag is one byte.
+    char buf[4 * (1 + 10)];
+    std::size_t n = 0;
+    auto put = [&](std::uint32_t number, std::uint64_t value) {
+      buf[n++] = static_cast<char>(number << 3);
+      n += put_varint(buf + n, value);
+    };
+    if (id != 0)
+      put(field::id, id);
+    put(field::kind, weft::wire::KIND_REPLY);
+    if (reply_to != 0)
+      put(field::reply_to, reply_to);
+    if (total_size != 0)
+      put(field::total_size, total_size);
+    out.append(buf, n);
+    return;
+  }
   write_plain({.id = id,
                .kind = weft::wire::KIND_REPLY,
                .route = {},

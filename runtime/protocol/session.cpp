@@ -679,6 +679,7 @@ void session::deliver_last(std::uint32_t id, absl::Time deadline) {
     request_entry entry;
     entry.deadline = deadline;
     awaiting_reply_[id] = entry;
+    awaiting_earliest_ = std::min(awaiting_earliest_, deadline);
   }
   ++stats_.messages_in;
   ev.id = id;
@@ -863,9 +864,15 @@ void session::on_tick(absl::Time now) {
   // Requests we handle whose deadline passed get the deadline error now;
   // the owner is told to drop the work.
   expired.clear();
-  for (const auto& [id, entry] : awaiting_reply_)
-    if (entry.deadline <= now && entry.reply_id == 0)
+  awaiting_earliest_ = absl::InfiniteFuture();
+  for (const auto& [id, entry] : awaiting_reply_) {
+    if (entry.reply_id != 0)
+      continue;
+    if (entry.deadline <= now)
       expired.push_back(id);
+    else
+      awaiting_earliest_ = std::min(awaiting_earliest_, entry.deadline);
+  }
   std::sort(expired.begin(), expired.end());
   for (auto id : expired) {
     weft::wire::MessageHeader reply;
@@ -920,9 +927,7 @@ absl::Time session::next_timeout() const {
   for (const auto& [id, in] : inbound_)
     next = std::min({next, in->deadline, in->stall_deadline});
   next = std::min(next, spill_poll_at_);
-  for (const auto& [id, entry] : awaiting_reply_)
-    if (entry.reply_id == 0)
-      next = std::min(next, entry.deadline);
+  next = std::min(next, awaiting_earliest_);
   for (const auto& [id, deadline] : outstanding_)
     next = std::min(next, deadline);
   return next;

@@ -399,6 +399,11 @@ private:
   std::uint64_t unacked_connection_ = 0;
   /// Peer requests handed to the owner and not answered yet.
   absl::flat_hash_map<std::uint32_t, request_entry> awaiting_reply_;
+  /// No unanswered entry of awaiting_reply_ has an earlier deadline: set
+  /// exactly by on_tick, lowered by each new request, and left as it is
+  /// when one goes, so that next_timeout need not visit every request in
+  /// flight after each batch (a tick it calls too early finds nothing).
+  absl::Time awaiting_earliest_ = absl::InfiniteFuture();
 
   // Outbound.
   std::uint32_t next_out_id_ = 0;
