@@ -800,6 +800,38 @@ TEST(SessionTest, HandledRequestPastItsDeadlineIsAnsweredWithDeadlineExceeded) {
   EXPECT_EQ(p.server().stats().queued_outbound, 0u);
 }
 
+TEST(SessionTest, AnsweredRequestLeavesAnEarlyTickThatFindsTheNextDeadline) {
+  // next_timeout keeps a lower bound of the unanswered requests' deadlines
+  // (it visits none of them): an answered request's deadline may still
+  // bring one early tick, which then finds the real next one.
+  session_pair p;
+  p.pump();
+  auto quick = testing::request("quick");
+  quick.set_deadline_ms(100);
+  auto slow = testing::request("slow");
+  slow.set_deadline_ms(500);
+  auto quick_id = *p.client().send(quick, payload{}, p.now());
+  auto slow_id = *p.client().send(slow, payload{}, p.now());
+  p.pump();
+  ASSERT_EQ(of_kind(p.server_events(), kind::message).size(), 2u);
+  auto start = p.now();
+  EXPECT_EQ(p.server().next_timeout(), start + absl::Milliseconds(100));
+  ASSERT_TRUE(p.server().send(testing::reply_to(quick_id), payload{}, p.now())
+                .ok());
+  p.pump();
+  EXPECT_LE(p.server().next_timeout(), start + absl::Milliseconds(100));
+  p.advance(absl::Milliseconds(100));
+  p.server().on_tick(p.now());
+  EXPECT_TRUE(of_kind(p.server_events(), kind::cancelled).empty());
+  EXPECT_EQ(p.server().next_timeout(), start + absl::Milliseconds(500));
+  p.advance(absl::Milliseconds(400));
+  p.server().on_tick(p.now());
+  auto ev = of_kind(p.server_events(), kind::cancelled);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].id, slow_id);
+  EXPECT_EQ(ev[0].code, errc::deadline_exceeded);
+}
+
 TEST(SessionTest, ChunkedRequestDeadlineCountsFromItsFirstFrame) {
   session_options server_opt;
   server_opt.local.initial_message_window = 16'384;
