@@ -219,8 +219,11 @@ blueprint demo_app(task_scheduler_actor scheduler, std::string node_name) {
       out.set_text(absl::StrCat("Hello, ", req.name(), "!"));
       return out;
     });
-  app.raw_route("echo.fn",
-                echo_function);
+  // echo.fn: the same echo as a function route, on the same pool shape as
+  // echo (one handler actor per core, same_core), so that comparing the two
+  // measures the function route itself (docs/benchmarks.md, "Application
+  // API"), not a pool of one actor against one per core.
+  app.raw_route("echo.fn", echo_function, per_core);
   app.raw_route("node.whoami",
                 [node_name](const payload&, context&) -> response {
                   return name_reply(node_name);
