@@ -125,6 +125,9 @@ public:
   /// per run) scaled 1.80-1.90x on 2 cores, against 1.21x at 200 us and
   /// 1.64-1.67x at 50 us; the 16-in-flight echo the same at all three.
   static constexpr std::chrono::microseconds steal_age{100};
+  /// How long after its last steal of a job that waited steal_age a worker
+  /// going to sleep still wakes in time for the next such job.
+  static constexpr std::chrono::milliseconds keep_stealing{2};
 
 private:
   using clock = std::chrono::steady_clock;
@@ -199,6 +202,8 @@ private:
   caf::execution_unit* unit_ = nullptr;
   /// Jobs run since the reactor last polled its sockets.
   unsigned since_poll_ = 0;
+  /// When this worker last took a job that waited steal_age, in ticks.
+  std::int64_t aged_steal_at_ = 0;
   /// What this worker last saw of the others' turns, and since when.
   std::vector<std::uint64_t> seen_turns_;
   std::vector<clock::time_point> seen_since_;
