@@ -219,16 +219,15 @@ void reactor::run(command& cmd) {
 }
 
 void reactor::poll(caf::execution_unit* unit, bool may_block,
-                   absl::FunctionRef<bool()> busy, long max_wait_us,
+                   absl::FunctionRef<bool()> busy, int max_wait_ms,
                    bool helping) {
   unit_ = unit;
-  long timeout = 0; // microseconds, -1: none
+  int timeout = 0;
   bool parked = false;
   if (may_block) {
-    auto timer_ms = next_timeout_ms();
-    timeout = timer_ms < 0 ? -1 : timer_ms * 1000L;
-    if (max_wait_us >= 0 && (timeout < 0 || timeout > max_wait_us))
-      timeout = max_wait_us;
+    timeout = next_timeout_ms();
+    if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
+      timeout = max_wait_ms;
     if (timeout != 0) {
       // Park first, then look once more: work added after this look
       // unparks us (parking_spot). A helper (worker_core::help) may have
@@ -240,7 +239,7 @@ void reactor::poll(caf::execution_unit* unit, bool may_block,
     }
   }
   std::array<epoll_event, max_events> events;
-  int n = wait_events(epoll_, events.data(), max_events, timeout);
+  int n = ::epoll_wait(epoll_, events.data(), max_events, timeout);
   // Only the thread that parked may leave: a helper's look must not clear
   // the owner's flag (its next unpark would then not wake it).
   if (parked)

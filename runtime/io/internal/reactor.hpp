@@ -77,13 +77,13 @@ public:
 
   /// One turn: waits for events (only when `may_block` and `busy` says
   /// there is nothing else to do after parking; at most until the next
-  /// timer, and at most `max_wait_us` unless that is -1), handles them, runs
+  /// timer, and at most `max_wait_ms` unless that is -1), handles them, runs
   /// the inbox and the due timers. `unit`: the scheduler worker running it
   /// (whose queue gets the actors it wakes), or null on a thread of its own.
   /// `helping`: run by another worker than its own (worker_core::help),
   /// which never blocks and leaves the owner's wake-up alone.
   void poll(caf::execution_unit* unit, bool may_block,
-            absl::FunctionRef<bool()> busy, long max_wait_us = -1,
+            absl::FunctionRef<bool()> busy, int max_wait_ms = -1,
             bool helping = false);
 
   /// Runs the commands posted to the inbox; `unit` as for poll.

@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <cerrno>
 #include <cstring>
 #include <limits>
 
@@ -105,22 +104,6 @@ absl::Status configure_stream(int fd, const channel_options& opts) {
 absl::Status errno_status(absl::string_view what, int err) {
   return make_status(errc::io_error,
                      absl::StrCat(what, ": ", std::strerror(err)));
-}
-
-int wait_events(int epoll_fd, epoll_event* events, int max_events,
-                long timeout_us) {
-  if (timeout_us < 0 || timeout_us % 1000 == 0)
-    return ::epoll_wait(epoll_fd, events, max_events,
-                        timeout_us < 0 ? -1
-                                       : static_cast<int>(timeout_us / 1000));
-  timespec ts{};
-  ts.tv_sec = timeout_us / 1'000'000;
-  ts.tv_nsec = (timeout_us % 1'000'000) * 1000;
-  int n = ::epoll_pwait2(epoll_fd, events, max_events, &ts, nullptr);
-  if (n < 0 && errno == ENOSYS)
-    return ::epoll_wait(epoll_fd, events, max_events,
-                        static_cast<int>((timeout_us + 999) / 1000));
-  return n;
 }
 
 } // namespace weft::io::internal

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <sys/epoll.h>
-
 #include <sys/socket.h>
 
 #include <cstdint>
@@ -41,11 +39,5 @@ absl::Status configure_stream(int fd, const channel_options& opts);
 
 /// An io_error Status carrying strerror(err), prefixed with `what`.
 absl::Status errno_status(absl::string_view what, int err);
-
-/// epoll_wait with a timeout in microseconds (-1: none): epoll_pwait2 for
-/// a timeout that is not whole milliseconds, where the kernel has it
-/// (5.11), else rounded up to the next millisecond.
-int wait_events(int epoll_fd, epoll_event* events, int max_events,
-                long timeout_us);
 
 } // namespace weft::io::internal

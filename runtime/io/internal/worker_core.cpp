@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "runtime/io/internal/reactor.hpp"
-#include "runtime/io/internal/socket_ops.hpp"
 
 namespace weft::io::internal {
 
@@ -22,8 +21,7 @@ namespace {
 /// worth it for a real backlog, not for the few jobs of an ordinary turn.
 /// 16 against 2: weftd's CPU per echo -10%, messages/s +3-5% (16 B, 100
 /// connections x 16 in flight, with the echo pool on same_core); a worker
-/// stuck in one long job is still helped (help_interval), and a job that
-/// waited worker_core::steal_age in a shorter queue is taken too.
+/// stuck in one long job is still helped (help_interval).
 constexpr std::size_t spare_jobs = 16;
 
 /// Jobs a worker runs between two polls of its sockets when it never runs
@@ -57,22 +55,9 @@ worker_core::worker_core(unique_fd epoll, std::shared_ptr<parking_spot> spot)
   : epoll_(std::move(epoll)), spot_(std::move(spot)) {}
 
 std::size_t worker_core::append(caf::resumable* job) {
-  auto now = ticks();
   std::lock_guard<std::mutex> guard{mutex_};
-  if (jobs_.empty())
-    front_since_.store(now, std::memory_order_relaxed);
-  jobs_.push_back({job, now});
+  jobs_.push_back(job);
   return queued_.fetch_add(1) + 1;
-}
-
-bool worker_core::has_spare(std::int64_t now) const noexcept {
-  auto queued = queued_.load(std::memory_order_relaxed);
-  if (queued >= spare_jobs)
-    return true;
-  return queued > 0
-         && now - front_since_.load(std::memory_order_relaxed)
-              >= std::chrono::duration_cast<clock::duration>(steal_age)
-                   .count();
 }
 
 void worker_core::push_and_wake(caf::resumable* job) {
@@ -101,10 +86,7 @@ void worker_core::attach(reactor* r) noexcept {
 
 void worker_core::push_local(caf::resumable* job, std::size_t self,
                              std::size_t count, core_at cores) {
-  // A backlog, or jobs that have waited steal_age (behind long jobs):
-  // wake a sleeping worker to take some.
-  if (auto queued = append(job);
-      queued < spare_jobs && (queued < 2 || !has_spare(ticks())))
+  if (append(job) < spare_jobs)
     return;
   for_others(self, count, cores, [](worker_core& other) {
     if (!other.spot_->parked())
@@ -120,10 +102,8 @@ caf::resumable* worker_core::pop() {
   std::lock_guard<std::mutex> guard{mutex_};
   if (jobs_.empty())
     return nullptr;
-  auto* job = jobs_.front().job;
+  auto* job = jobs_.front();
   jobs_.pop_front();
-  if (!jobs_.empty())
-    front_since_.store(jobs_.front().since, std::memory_order_relaxed);
   queued_.fetch_sub(1);
   return job;
 }
@@ -131,65 +111,25 @@ caf::resumable* worker_core::pop() {
 caf::resumable* worker_core::steal_from(std::size_t self, std::size_t count,
                                         core_at cores) {
   caf::resumable* job = nullptr;
-  bool aged = false;
-  auto now = ticks();
-  for_others(self, count, cores, [&job, &aged, now](worker_core& victim) {
-    if (!victim.has_spare(now))
+  for_others(self, count, cores, [&job](worker_core& victim) {
+    if (victim.queued_.load(std::memory_order_relaxed) < spare_jobs)
       return false;
     std::lock_guard<std::mutex> guard{victim.mutex_};
-    auto& jobs = victim.jobs_;
-    if (jobs.size() >= spare_jobs) {
-      // A backlog: the newest job, the one its worker would reach last.
-      job = jobs.back().job;
-      jobs.pop_back();
-    } else if (!jobs.empty()
-               && now - jobs.front().since
-                    >= std::chrono::duration_cast<clock::duration>(steal_age)
-                         .count()) {
-      aged = true;
-      // A job that waited too long: that one.
-      job = jobs.front().job;
-      jobs.pop_front();
-      if (!jobs.empty())
-        victim.front_since_.store(jobs.front().since,
-                                  std::memory_order_relaxed);
-    } else {
+    if (victim.jobs_.size() < spare_jobs)
       return false;
-    }
+    job = victim.jobs_.back();
+    victim.jobs_.pop_back();
     victim.queued_.fetch_sub(1);
     return true;
   });
-  if (aged)
-    aged_steal_at_ = now;
   return job;
 }
 
 bool worker_core::others_have_spare(std::size_t self, std::size_t count,
                                     core_at cores) {
-  auto now = ticks();
-  return for_others(self, count, cores, [now](worker_core& other) {
-    return other.has_spare(now);
+  return for_others(self, count, cores, [](worker_core& other) {
+    return other.queued_.load() >= spare_jobs;
   });
-}
-
-long worker_core::until_spare_us(std::size_t self, std::size_t count,
-                                 core_at cores) {
-  auto now = ticks();
-  auto age = std::chrono::duration_cast<clock::duration>(steal_age).count();
-  long soonest = -1;
-  for_others(self, count, cores, [&](worker_core& other) {
-    if (other.queued_.load(std::memory_order_relaxed) == 0)
-      return false;
-    auto left = age - (now - other.front_since_.load(std::memory_order_relaxed));
-    auto us = std::max<long>(
-      1, static_cast<long>(std::chrono::ceil<std::chrono::microseconds>(
-                             clock::duration{left})
-                             .count()));
-    if (soonest < 0 || us < soonest)
-      soonest = us;
-    return false;
-  });
-  return soonest;
 }
 
 bool worker_core::others_running(std::size_t self, std::size_t count,
@@ -229,25 +169,10 @@ void worker_core::sleep(caf::execution_unit* unit, std::size_t self,
   // may wake up and start a long job while we sleep, and nothing would
   // wake us to serve its sockets (a 200 ms handler held up its worker's
   // connections for all of it; one worker alone has no one to help).
-  // And with jobs waiting on another worker, wake up when the first of
-  // them is old enough to take (steal_age): without that look, a second
-  // worker took one job of a busy one per watch_interval, and a pool of
-  // handlers computing 20 us per request used 1.1 of 2 cores.
-  using std::chrono::microseconds;
-  long max_wait = others_running(self, count, cores)
-                    ? static_cast<long>(microseconds{help_interval}.count())
-                  : count > 1
-                    ? static_cast<long>(microseconds{watch_interval}.count())
-                    : -1;
-  // Only while such steals keep coming (a worker polling every 100 us
-  // beside short jobs cost the 16-in-flight echo 4-5% of its messages/s);
-  // else the other worker wakes us when its queue grows stale (push_local).
-  if (auto aged = until_spare_us(self, count, cores);
-      aged >= 0 && (max_wait < 0 || aged < max_wait)
-      && ticks() - aged_steal_at_
-           < std::chrono::duration_cast<clock::duration>(keep_stealing)
-               .count())
-    max_wait = aged;
+  int max_wait = others_running(self, count, cores)
+                   ? static_cast<int>(help_interval.count())
+                 : count > 1 ? static_cast<int>(watch_interval.count())
+                             : -1;
   auto busy = [&] {
     return queued_.load() > 0 || others_have_spare(self, count, cores);
   };
@@ -273,7 +198,7 @@ void worker_core::sleep(caf::execution_unit* unit, std::size_t self,
     return;
   }
   epoll_event ev{};
-  int n = wait_events(epoll_.get(), &ev, 1, max_wait);
+  int n = ::epoll_wait(epoll_.get(), &ev, 1, max_wait);
   spot_->leave();
   if (n > 0)
     spot_->drain(); // only the spot's eventfd is watched without a reactor

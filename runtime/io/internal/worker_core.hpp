@@ -100,14 +100,14 @@ public:
   /// Calls `f` on each queued job and empties the queue (shutdown).
   template <class F>
   void drain_jobs(F&& f) {
-    std::deque<queued_job> jobs;
+    std::deque<caf::resumable*> jobs;
     {
       std::lock_guard<std::mutex> guard{mutex_};
       jobs.swap(jobs_);
       queued_.store(0);
     }
-    for (auto& queued : jobs)
-      f(queued.job);
+    for (auto* job : jobs)
+      f(job);
   }
 
   /// How often a sleeping worker looks for a stuck one, and how long a
@@ -117,33 +117,8 @@ public:
   /// longest a worker that wakes into a long job waits for a helper.
   static constexpr std::chrono::milliseconds watch_interval{5};
 
-  /// How long a job may wait in a worker's queue before an idle worker
-  /// takes it, however short the queue: a job that long in line waits
-  /// behind long jobs (handlers computing for a while), which a second core
-  /// should share. Short queues of short jobs stay where their sockets are.
-  /// 100 us: a pool of handlers computing 20 us per request (16 requests
-  /// per run) scaled 1.80-1.90x on 2 cores, against 1.21x at 200 us and
-  /// 1.64-1.67x at 50 us; the 16-in-flight echo the same at all three.
-  static constexpr std::chrono::microseconds steal_age{100};
-  /// How long after its last steal of a job that waited steal_age a worker
-  /// going to sleep still wakes in time for the next such job.
-  static constexpr std::chrono::milliseconds keep_stealing{2};
-
 private:
   using clock = std::chrono::steady_clock;
-
-  struct queued_job {
-    caf::resumable* job;
-    /// When it was queued, in clock ticks.
-    std::int64_t since;
-  };
-
-  static std::int64_t ticks() noexcept {
-    return clock::now().time_since_epoch().count();
-  }
-  /// Whether another worker may take a job of this queue now: a backlog
-  /// (spare_jobs) or a job that waited steal_age.
-  bool has_spare(std::int64_t now) const noexcept;
 
   /// Queues `job`; returns how many jobs are queued now.
   std::size_t append(caf::resumable* job);
@@ -165,10 +140,6 @@ private:
   static bool others_have_spare(std::size_t self, std::size_t count,
                                 core_at cores);
   static bool others_running(std::size_t self, std::size_t count,
-                             core_at cores);
-  /// Microseconds until the oldest job queued on another worker is
-  /// steal_age old (at least 1), or -1 if none is queued.
-  static long until_spare_us(std::size_t self, std::size_t count,
                              core_at cores);
   void sleep(caf::execution_unit* unit, std::size_t self, std::size_t count,
              core_at cores);
@@ -202,19 +173,14 @@ private:
   caf::execution_unit* unit_ = nullptr;
   /// Jobs run since the reactor last polled its sockets.
   unsigned since_poll_ = 0;
-  /// When this worker last took a job that waited steal_age, in ticks.
-  std::int64_t aged_steal_at_ = 0;
   /// What this worker last saw of the others' turns, and since when.
   std::vector<std::uint64_t> seen_turns_;
   std::vector<clock::time_point> seen_since_;
 
   /// The run queue: the owner, enqueueing threads and stealers.
   alignas(64) std::mutex mutex_;
-  std::deque<queued_job> jobs_;
+  std::deque<caf::resumable*> jobs_;
   std::atomic<std::size_t> queued_{0};
-  /// When the job at the front of jobs_ was queued (meaningless while the
-  /// queue is empty): read by other workers without the lock.
-  std::atomic<std::int64_t> front_since_{0};
 
   /// The reactor and its lock: the owner, helpers, attach and detach.
   alignas(64) std::atomic<reactor*> attached_{nullptr};

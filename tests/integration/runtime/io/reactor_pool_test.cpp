@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 
-#include <map>
 #include <numeric>
 #include <random>
 #include <set>
@@ -552,83 +551,6 @@ TEST_P(ReactorPoolTest, ThreadWakingIntoALongJobIsHelpedAfterAnIdleSpell) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, block / 4);
   ASSERT_TRUE(clients[0]->read_exact(echoed, blocking.size()));
   EXPECT_EQ(echoed, as_string(blocking));
-}
-
-/// Where the compute actors ran, and how many of their jobs are done.
-struct compute_log {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::size_t round = 0;
-  /// The threads each round ran on.
-  std::map<std::size_t, std::set<std::thread::id>> threads;
-  std::size_t done = 0;
-};
-
-/// Spins for `work` per message and notes its thread.
-caf::behavior compute_actor(caf::event_based_actor*,
-                            std::shared_ptr<compute_log> log,
-                            std::chrono::microseconds work) {
-  return {
-    [log, work](ok_atom) {
-      auto until = std::chrono::steady_clock::now() + work;
-      while (std::chrono::steady_clock::now() < until) {
-      }
-      std::lock_guard<std::mutex> guard{log->mutex};
-      log->threads[log->round].insert(std::this_thread::get_id());
-      ++log->done;
-      log->changed.notify_all();
-    },
-  };
-}
-
-TEST_P(ReactorPoolTest, ComputingActorsWokenFromOneWorkerUseBothCores) {
-  // An actor sending to idle actors queues them on its own worker, to keep
-  // a connection's actors on its socket's thread. When they then compute
-  // (here 10 x 50 us per run: shorter than a stuck worker's millisecond,
-  // and a queue far below a backlog), the other worker must still take
-  // some of them: a job that waited 100 us in line is taken by an idle
-  // worker (a pool of CPU-bound handlers once used 1.1 of 2 cores).
-  auto log = std::make_shared<compute_log>();
-  constexpr std::size_t actors = 4;
-  constexpr std::size_t per_round = 10;
-  constexpr std::size_t rounds = 20;
-  std::vector<caf::actor> workers;
-  for (std::size_t i = 0; i < actors; ++i) {
-    workers.push_back(env_->sys->spawn(compute_actor, log,
-                                       std::chrono::microseconds{50}));
-    actors_.push_back(workers.back());
-  }
-  // The driver sends from a scheduler thread, like a connection actor.
-  // (self->send: queued on the sender's worker; anon_send would go to any).
-  auto driver = env_->sys->spawn([workers](caf::event_based_actor* self) {
-    return caf::behavior{
-      [self, workers](ok_atom) {
-        for (std::size_t n = 0; n < per_round; ++n)
-          for (const auto& w : workers)
-            self->send(w, ok_atom_v);
-      },
-    };
-  });
-  actors_.push_back(driver);
-  for (std::size_t r = 1; r <= rounds; ++r) {
-    {
-      std::lock_guard<std::mutex> guard{log->mutex};
-      log->round = r;
-    }
-    caf::anon_send(driver, ok_atom_v);
-    std::unique_lock<std::mutex> lock{log->mutex};
-    ASSERT_TRUE(log->changed.wait_for(lock, std::chrono::seconds(10), [&] {
-      return log->done == r * actors * per_round;
-    })) << "round " << r << ": " << log->done << " done";
-  }
-  // Each round's driver runs on one worker, which queues all four actors:
-  // both threads in a round means the other worker took some of them.
-  std::lock_guard<std::mutex> guard{log->mutex};
-  std::size_t shared = 0;
-  for (const auto& [round, threads] : log->threads)
-    if (threads.size() == 2)
-      ++shared;
-  EXPECT_GE(shared, rounds / 2) << "rounds run on both threads";
 }
 
 TEST_P(ReactorPoolTest, SecondPoolOnTheSameSystemRunsOnThreads) {
