@@ -3,9 +3,10 @@
 # ratios against their targets (docs/benchmarks.md, "Application API"):
 #   1. in process: weft_app_bench, requests/s through a pool of handler
 #      actors doing ~20 us of CPU each, 1 vs 2 scheduler threads;
-#   2. over loopback: weftd's `echo` (a dedicated route actor) against
-#      `echo.fn` (the same echo as a function route: router table, handler
-#      actor), alternated in the same run, with the epoll reference beside.
+#   2. over loopback: weftd's `echo` (route actors, one per core) against
+#      `echo.fn` (the same echo as a function route on the same pool shape:
+#      router table, handler actors), alternated in the same run, with the
+#      epoll reference beside.
 # Builds nothing: build first, e.g.
 #   cmake -S . -B build-bench2 -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 #     -DWEFT_BUILD_BENCHMARKS=ON -DWEFT_BUILD_TESTS=OFF
