@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <cstring>
+#include <optional>
 
 #include <absl/strings/string_view.h>
 
@@ -158,9 +159,9 @@ void write_plain(const plain_fields& f, std::string& out) {
     w.varint(field::total_size, f.total_size);
 }
 
-} // namespace
-
-void reset_header(weft::wire::MessageHeader& h) {
+/// Clears every field of `h` but its three strings, which are left as
+/// they are unless the header has metadata or a status (then Clear()).
+void reset_all_but_strings(weft::wire::MessageHeader& h) {
   assert(h.GetReflection()->GetUnknownFields(h).empty());
   if (h.has_status() || h.metadata_size() > 0) {
     h.Clear();
@@ -168,16 +169,40 @@ void reset_header(weft::wire::MessageHeader& h) {
   }
   h.clear_id();
   h.clear_kind();
+  h.clear_reply_to();
+  h.clear_priority();
+  h.clear_deadline_ms();
+  h.clear_total_size();
+}
+
+using weft::wire::MessageHeader;
+
+/// Sets string field `Get` of `h` to `text` unless it holds that already,
+/// or clears it if `text` is absent (the bytes did not carry it). The
+/// accessors are template arguments so that the calls inline.
+template <const std::string& (MessageHeader::*Get)() const,
+          std::string* (MessageHeader::*Mutable)(),
+          void (MessageHeader::*Clear)()>
+void put_text(MessageHeader& h, const std::optional<absl::string_view>& text) {
+  const auto& current = (h.*Get)();
+  if (!text) {
+    if (!current.empty())
+      (h.*Clear)();
+  } else if (current != *text) {
+    (h.*Mutable)()->assign(text->data(), text->size());
+  }
+}
+
+} // namespace
+
+void reset_header(weft::wire::MessageHeader& h) {
+  reset_all_but_strings(h);
   if (!h.route().empty())
     h.clear_route();
-  h.clear_reply_to();
   if (!h.content_type().empty())
     h.clear_content_type();
   if (!h.schema().empty())
     h.clear_schema();
-  h.clear_priority();
-  h.clear_deadline_ms();
-  h.clear_total_size();
 }
 
 bool decode_header(absl::Span<const std::uint8_t> bytes,
@@ -191,27 +216,13 @@ bool decode_header(absl::Span<const std::uint8_t> bytes,
     out.DiscardUnknownFields();
     return true;
   };
-  // The scalars are reset here; the strings are kept and overwritten only
-  // when they differ (the next message on a connection usually names the
-  // same route): assigning a string cost more than the rest of the header.
-  if (out.has_status() || out.metadata_size() > 0) {
-    out.Clear();
-  } else {
-    out.clear_id();
-    out.clear_kind();
-    out.clear_reply_to();
-    out.clear_priority();
-    out.clear_deadline_ms();
-    out.clear_total_size();
-  }
-  bool seen_route = false;
-  bool seen_content_type = false;
-  bool seen_schema = false;
-  auto keep = [](const std::string& current, const char* text,
-                 std::size_t size) {
-    return current.size() == size
-           && (size == 0 || std::memcmp(current.data(), text, size) == 0);
-  };
+  // The strings are kept and overwritten only when they differ (the next
+  // message on a connection usually names the same route): assigning a
+  // string cost more than the rest of the header.
+  reset_all_but_strings(out);
+  std::optional<absl::string_view> route;
+  std::optional<absl::string_view> content_type;
+  std::optional<absl::string_view> schema;
   const auto* p = bytes.data();
   const auto* end = p + bytes.size();
   while (p < end) {
@@ -255,35 +266,31 @@ bool decode_header(absl::Span<const std::uint8_t> bytes,
         || value > static_cast<std::uint64_t>(end - p)
         || !ascii(p, static_cast<std::size_t>(value)))
       return slow();
-    const auto* text = reinterpret_cast<const char*>(p);
-    auto size = static_cast<std::size_t>(value);
+    // A repeated field: the last one counts, as for protobuf.
+    absl::string_view text{reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(value)};
     switch (number) {
       case field::route:
-        seen_route = true;
-        if (!keep(out.route(), text, size))
-          out.set_route(text, size);
+        route = text;
         break;
       case field::content_type:
-        seen_content_type = true;
-        if (!keep(out.content_type(), text, size))
-          out.set_content_type(text, size);
+        content_type = text;
         break;
       case field::schema:
-        seen_schema = true;
-        if (!keep(out.schema(), text, size))
-          out.set_schema(text, size);
+        schema = text;
         break;
       default:
         return slow();
     }
-    p += size;
+    p += text.size();
   }
-  if (!seen_route && !out.route().empty())
-    out.clear_route();
-  if (!seen_content_type && !out.content_type().empty())
-    out.clear_content_type();
-  if (!seen_schema && !out.schema().empty())
-    out.clear_schema();
+  // The views point into `bytes`, which outlive this call.
+  put_text<&MessageHeader::route, &MessageHeader::mutable_route,
+           &MessageHeader::clear_route>(out, route);
+  put_text<&MessageHeader::content_type, &MessageHeader::mutable_content_type,
+           &MessageHeader::clear_content_type>(out, content_type);
+  put_text<&MessageHeader::schema, &MessageHeader::mutable_schema,
+           &MessageHeader::clear_schema>(out, schema);
   return true;
 }
 
